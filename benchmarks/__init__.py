@@ -1,0 +1,1 @@
+"""Speed and scale measurements (`make bench`); never part of `make test`."""

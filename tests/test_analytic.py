@@ -1,0 +1,256 @@
+"""Theorem 1 solver: exactness against enumeration and Monte Carlo, identities, stability, bad input."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from knnoise import expected_accuracy, noisy_label_distribution, plurality_accuracy
+from knnoise.noise import flip, symmetric, uniform
+
+TIES = ("strict", "random", "lowest")
+
+
+def brute_force(q, k: int, label: int, ties: str) -> float:
+    """Eq. 2 by enumerating every count vector (n_1..n_L) with sum k."""
+    total = []
+    for counts in itertools.product(range(k + 1), repeat=len(q)):
+        if sum(counts) != k:
+            continue
+        coef = math.factorial(k)
+        for n in counts:
+            coef //= math.factorial(n)
+        prob = coef * math.prod(float(q[j]) ** n for j, n in enumerate(counts))
+        top = max(counts)
+        tied = [j for j, n in enumerate(counts) if n == top]
+        if ties == "strict":
+            credit = float(tied == [label])
+        elif ties == "random":
+            credit = 1.0 / len(tied) if label in tied else 0.0
+        else:
+            credit = float(tied[0] == label)
+        total.append(prob * credit)
+    return math.fsum(total)
+
+
+def monte_carlo(q, k: int, label: int, ties: str, n: int, rng) -> tuple[float, float]:
+    counts = rng.multinomial(k, q, size=n)
+    top = counts.max(axis=1)
+    is_top = counts == top[:, None]
+    n_tied = is_top.sum(axis=1)
+    if ties == "strict":
+        credit = is_top[:, label] & (n_tied == 1)
+    elif ties == "random":
+        credit = is_top[:, label] / n_tied
+    else:
+        credit = np.argmax(is_top, axis=1) == label
+    credit = credit.astype(float)
+    return credit.mean(), credit.std(ddof=1) / math.sqrt(n)
+
+
+@pytest.mark.parametrize("tol", [0.0, 1e-14])
+@pytest.mark.parametrize("ties", TIES)
+def test_equals_enumeration(ties, tol):
+    rng = np.random.default_rng(1)
+    for _ in range(60):
+        n_labels = int(rng.integers(1, 6))
+        k = int(rng.integers(1, 13))
+        q = rng.dirichlet(np.full(n_labels, rng.choice([0.3, 1.0, 5.0])))
+        label = int(rng.integers(n_labels))
+        got = plurality_accuracy(q, k, label, ties, tol=tol)
+        assert got == pytest.approx(brute_force(q, k, label, ties), abs=1e-12), (q, k, label)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    weights=st.lists(st.floats(0.0, 1.0), min_size=2, max_size=5).filter(lambda w: sum(w) > 0.05),
+    k=st.integers(1, 10),
+    data=st.data(),
+)
+def test_equals_enumeration_with_zeros_and_ties_in_q(weights, k, data):
+    """Exact zeros and equal probabilities are where count-form DPs usually slip."""
+    q = np.round(np.asarray(weights) / sum(weights), 2)
+    q[-1] = max(0.0, 1.0 - q[:-1].sum())
+    q = q / q.sum()
+    label = data.draw(st.integers(0, len(q) - 1))
+    for ties in TIES:
+        expected = brute_force(q, k, label, ties)
+        assert plurality_accuracy(q, k, label, ties) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("ties", TIES)
+def test_monte_carlo_large(ties):
+    rng = np.random.default_rng(7)
+    q = rng.dirichlet(np.full(100, 0.2))
+    for label in (int(np.argmax(q)), int(np.argsort(q)[-2])):
+        exact = plurality_accuracy(q, 50, label, ties)
+        mean, se = monte_carlo(q, 50, label, ties, 200_000, rng)
+        assert abs(exact - mean) <= 4 * se + 1e-12, (exact, mean, se)
+
+
+def test_sweep_equals_single_k_and_batch_equals_rows():
+    rng = np.random.default_rng(3)
+    q = rng.dirichlet(np.ones(6), size=20)
+    labels = rng.integers(6, size=20)
+    ks = [7, 1, 2, 30, 13]
+    for ties in TIES:
+        sweep = plurality_accuracy(q, ks, labels, ties)
+        assert sweep.shape == (20, len(ks))
+        for j, k in enumerate(ks):
+            np.testing.assert_allclose(sweep[:, j], plurality_accuracy(q, k, labels, ties), atol=1e-13)
+        single = [plurality_accuracy(q[m], 13, int(labels[m]), ties) for m in range(20)]
+        np.testing.assert_allclose(plurality_accuracy(q, 13, labels, ties), single, atol=1e-15)
+
+
+@pytest.mark.parametrize("ties", ["random", "lowest"])
+def test_accuracies_of_all_labels_sum_to_one(ties):
+    rng = np.random.default_rng(4)
+    q = rng.dirichlet(np.ones(7), size=30)
+    for k in (1, 2, 6, 25, 64):
+        total = sum(plurality_accuracy(q, k, np.full(30, lab), ties) for lab in range(7))
+        np.testing.assert_allclose(total, 1.0, atol=1e-12)
+
+
+def test_strict_is_below_random_and_lowest():
+    rng = np.random.default_rng(5)
+    q = rng.dirichlet(np.ones(4), size=50)
+    labels = rng.integers(4, size=50)
+    strict = plurality_accuracy(q, 10, labels, "strict")
+    assert np.all(strict <= plurality_accuracy(q, 10, labels, "random") + 1e-15)
+    assert np.all(strict <= plurality_accuracy(q, 10, labels, "lowest") + 1e-15)
+
+
+def test_identities():
+    rng = np.random.default_rng(6)
+    q = rng.dirichlet(np.ones(5))
+    for ties in TIES:
+        for label in range(5):
+            assert plurality_accuracy(q, 1, label, ties) == pytest.approx(q[label], abs=1e-15)
+        one_hot = np.eye(5)[2]
+        assert plurality_accuracy(one_hot, 9, 2, ties) == 1.0
+        assert plurality_accuracy(one_hot, 9, 0, ties) == 0.0
+        assert plurality_accuracy(np.array([1.0]), 17, 0, ties) == 1.0
+    # Two labels, odd K: a binomial tail.
+    p = 0.3
+    k = 11
+    tail = sum(math.comb(k, n) * p**n * (1 - p) ** (k - n) for n in range(6, k + 1))
+    assert plurality_accuracy([p, 1 - p], k, 0) == pytest.approx(tail, abs=1e-15)
+
+
+def test_gamma_zero_gives_clean_result():
+    rng = np.random.default_rng(8)
+    clean = rng.dirichlet(np.ones(10), size=40)
+    labels = rng.integers(10, size=40)
+    ks = [1, 5, 11]
+    for P in (uniform(10), flip(10), symmetric(10)):
+        acc = expected_accuracy(clean, labels, [0.0, 0.5], P, ks)
+        clean_acc = plurality_accuracy(clean, ks, labels).mean(axis=0)
+        np.testing.assert_allclose(acc[0], clean_acc, atol=1e-14)
+        assert acc.shape == (2, 3)
+
+
+def test_noisy_label_distribution_is_eq3():
+    clean = np.array([[0.7, 0.2, 0.1], [1.0, 0.0, 0.0]])
+    q = noisy_label_distribution(clean, 0.4, flip(3))
+    expected = 0.6 * clean + 0.4 * clean[:, [2, 0, 1]]
+    np.testing.assert_allclose(q, expected)
+    np.testing.assert_allclose(noisy_label_distribution(clean[0], 0.3, uniform(3)), 0.7 * clean[0] + 0.1)
+
+
+def test_ideal_curves_show_the_papers_point():
+    """One-hot clean distribution, L = 10: uniform noise is resisted to ~90%, flip only to 50%."""
+    clean = np.eye(10)
+    labels = np.arange(10)
+    gammas = [0.3, 0.45, 0.55, 0.85]
+    uni = expected_accuracy(clean, labels, gammas, uniform(10), [51])[:, 0]
+    flp = expected_accuracy(clean, labels, gammas, flip(10), [51])[:, 0]
+    assert np.all(uni[:3] > 0.99) and uni[3] > 0.8  # uniform: still mostly right at 85% noise
+    assert flp[0] > 0.99 and flp[1] > 0.7 and flp[2] < 0.3 and flp[3] < 1e-6
+
+
+@pytest.mark.parametrize("ties", TIES)
+@pytest.mark.parametrize(("n_labels", "k"), [(1000, 1000), (10, 1000), (1000, 50), (2, 999)])
+def test_stable_at_scale(n_labels, k, ties):
+    if ties == "random" and n_labels * k > 100_000:
+        k = 300  # the random-tie quadrature at L = K = 1000 is correct but slow for a unit test
+    rng = np.random.default_rng(9)
+    q = rng.dirichlet(np.full(n_labels, 0.5), size=2)
+    labels = np.argmax(q, axis=1)
+    acc = plurality_accuracy(q, [1, 2, k // 2, k - 1, k], labels, ties)
+    assert np.all(np.isfinite(acc)) and np.all((acc >= 0) & (acc <= 1))
+    np.testing.assert_allclose(acc[:, 0], q[np.arange(2), labels], atol=1e-15)
+
+
+def test_approximate_mode_respects_its_bound():
+    rng = np.random.default_rng(10)
+    z = rng.normal(size=(40, 300))
+    z[np.arange(40), rng.integers(300, size=40)] += rng.uniform(2, 8, size=40)
+    q = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    labels = np.argmax(q + rng.normal(0, 0.01, size=q.shape), axis=1)
+    exact = plurality_accuracy(q, [10, 50], labels, tol=0.0)
+    for tol in (1e-10, 1e-6, 1e-3):
+        approx = plurality_accuracy(q, [10, 50], labels, tol=tol)
+        assert np.abs(approx - exact).max() <= tol
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"q": [0.5, -0.1, 0.6]}, "q must be non-negative"),
+        ({"q": [0.5, np.nan, 0.5]}, "q must be finite"),
+        ({"q": [0.5, 0.4]}, "q must sum to 1"),
+        ({"q": [[0.5, 0.4], [0.5, 0.5]], "label": [0, 1]}, r"q must sum to 1 .*row 0"),
+        ({"q": np.ones((2, 2, 2)) / 2}, "q must have shape"),
+        ({"k": 0}, "k must be an integer >= 1, got 0"),
+        ({"k": [3, -1]}, r"k\[1\] must be an integer >= 1"),
+        ({"label": 3}, r"label must be in 0..2 \(L = 3\), got 3"),
+        ({"label": -1}, "label must be in 0..2"),
+        ({"q": [[0.2, 0.3, 0.5]] * 2, "label": [0, 1, 2]}, r"label must have shape \(2,\)"),
+        ({"ties": "first"}, r"ties must be one of \('strict', 'random', 'lowest'\), got 'first'"),
+        ({"tol": -1.0}, "tol must be a number in"),
+    ],
+)
+def test_bad_input_is_a_clear_value_error(kwargs, match):
+    args = {"q": [0.2, 0.3, 0.5], "k": 3, "label": 0} | kwargs
+    with pytest.raises(ValueError, match=match):
+        plurality_accuracy(**args)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"k": 2.5}, TypeError),
+        ({"k": True}, TypeError),
+        ({"label": "a"}, TypeError),
+        ({"q": ["a", "b"]}, TypeError),
+    ],
+)
+def test_bad_types_are_type_errors(kwargs, error):
+    args = {"q": [0.5, 0.5], "k": 3, "label": 0} | kwargs
+    with pytest.raises(error):
+        plurality_accuracy(**args)
+
+
+def test_bad_noise_input():
+    clean = np.eye(3)
+    with pytest.raises(ValueError, match=r"gamma must be in \[0, 1\].*got 1.5"):
+        noisy_label_distribution(clean, 1.5, uniform(3))
+    with pytest.raises(ValueError, match=r"gammas\[1\] must be in \[0, 1\]"):
+        expected_accuracy(clean, [0, 1, 2], [0.1, -0.2], uniform(3), [1])
+    with pytest.raises(ValueError, match="corruption must be a square"):
+        noisy_label_distribution(clean, 0.1, np.ones((3, 2)) / 2)
+    with pytest.raises(ValueError, match="corruption must be row-stochastic: row 0"):
+        noisy_label_distribution(clean, 0.1, np.full((3, 3), 0.5))
+    with pytest.raises(ValueError, match="non-negative"):
+        noisy_label_distribution(clean, 0.1, np.array([[1.5, -0.5, 0], [0, 1, 0], [0, 0, 1]]))
+    with pytest.raises(ValueError, match=r"corruption must be \(3, 3\) to match L = 3"):
+        noisy_label_distribution(clean, 0.1, uniform(4))
+    with pytest.raises(ValueError, match=r"labels must have shape \(3,\)"):
+        expected_accuracy(clean, [0, 1], [0.1], uniform(3), [1])
+    with pytest.raises(ValueError, match="clean must have shape"):
+        expected_accuracy(clean[0], [0], [0.1], uniform(3), [1])
