@@ -1,4 +1,5 @@
-"""Speed of the Theorem 1 solver (knnoise.analytic) against a plain DP of the paper's Eq. 4.
+"""Speed of the Theorem 1 solver (knnoise.analytic) against a plain DP of the paper's Eq. 4
+(``knnoise.reference.plain_eq4_accuracy``: every t = 1..K, binomials times powers, no pruning).
 
 The four targets of the analytic issue; every ratio is measured in this one run.
 """
@@ -8,44 +9,10 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from numba import njit, prange
 
 from knnoise.analytic import DEFAULT_TOL, expected_accuracy, noisy_label_distribution, plurality_accuracy
 from knnoise.noise import flip, uniform
-
-
-@njit(parallel=True, cache=True)
-def plain_eq4(Q, labels, k):  # pragma: no cover - compiled
-    """Reference: Eq. 4 as written, strict ties, one K, every t = 1..K, no pruning.
-
-    ``h[r]`` sums ``C(r; n_1, ..) prod q_j^n_j`` over the labels processed so far with each count <= t - 1,
-    built from binomial coefficients and powers exactly as the nested sums of Eq. 4.
-    """
-    comb = np.zeros((k + 1, k + 1))
-    for n in range(k + 1):
-        comb[n, 0] = 1.0
-        for m in range(1, n + 1):
-            comb[n, m] = comb[n - 1, m - 1] + comb[n - 1, m]
-    out = np.zeros(Q.shape[0])
-    for row in prange(Q.shape[0]):
-        q = Q[row]
-        i = labels[row]
-        total = 0.0
-        for t in range(1, k + 1):
-            rem = k - t
-            h = np.zeros(rem + 1)
-            h[0] = 1.0
-            for j in range(q.shape[0]):
-                if j == i:
-                    continue
-                new = np.zeros(rem + 1)
-                for r in range(rem + 1):
-                    for n in range(min(t - 1, r) + 1):
-                        new[r] += comb[r, n] * q[j] ** n * h[r - n]
-                h = new
-            total += comb[k, t] * q[i] ** t * h[rem]
-        out[row] = total
-    return out
+from knnoise.reference import plain_eq4_accuracy as plain_eq4
 
 
 def softmax_like(rng: np.random.Generator, m: int, n_labels: int, scale: float = 1.5):

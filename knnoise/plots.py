@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from knnoise.data import Dataset
 
-__all__ = ["class_balance", "example_grid", "feature_scatter"]
+__all__ = ["accuracy_curves", "class_balance", "example_grid", "feature_scatter"]
 
 Split = Literal["train", "test"]
 
@@ -134,4 +134,59 @@ def feature_scatter(
     bar = fig.colorbar(points, ax=ax, label="class")
     if dataset.n_classes <= 10:
         bar.set_ticks(range(dataset.n_classes), labels=list(dataset.class_names))
+    return _save(fig, path)
+
+
+def accuracy_curves(
+    gammas,
+    panels: dict[str, np.ndarray],
+    ks,
+    *,
+    styles: dict[str, dict] | None = None,
+    xlabel: str = "noise level γ (fraction of training labels selected for corruption)",
+    ylabel: str = "accuracy",
+    ncols: int | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """Accuracy against noise level, one panel per entry of ``panels`` and one line per K.
+
+    Parameters
+    ----------
+    gammas : array_like, shape (G,)
+        Noise levels (the x axis).
+    panels : dict of str to array, shape (G, len(ks)) or dict of str to dict of str to such arrays
+        Panel title -> accuracy table; or panel title -> {series name -> table} to overlay several
+        series per K (drawn with ``styles[series name]``, e.g. a tie rule or analytic vs empirical).
+    ks : sequence of int
+        The K of each column.
+    """
+    gammas = np.asarray(gammas, dtype=float)
+    ks = list(ks)
+    ncols = ncols or min(len(panels), 3)
+    nrows = -(-len(panels) // ncols)
+    fig = Figure(figsize=(4.6 * ncols, 3.6 * nrows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharey=True, squeeze=False)).ravel()
+    colours = [f"C{i % 10}" for i in range(len(ks))]
+    for ax, (title, table) in zip(axes, panels.items(), strict=False):
+        series = table if isinstance(table, dict) else {"": table}
+        for name, values in series.items():
+            values = np.asarray(values, dtype=float)
+            if values.shape != (len(gammas), len(ks)):
+                raise ValueError(f"panel {title!r} series {name!r}: shape {values.shape}, expected "
+                                 f"({len(gammas)}, {len(ks)})")  # fmt: skip
+            style = (styles or {}).get(name, {})
+            for j, k in enumerate(ks):
+                label = f"K = {k}" + (f" ({name})" if name and len(series) > 1 else "")
+                ax.plot(gammas, values[:, j], color=colours[j], label=label, **style)
+        ax.set_title(title)
+        ax.set_xlabel(xlabel if len(xlabel) < 40 else "noise level γ")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(panels) :]:
+        ax.set_visible(False)
+    for ax in axes[::ncols]:
+        ax.set_ylabel(ylabel)
+    axes[0].legend(fontsize="small", loc="lower left")
+    if len(xlabel) >= 40:
+        fig.supxlabel(xlabel, fontsize="medium")
     return _save(fig, path)

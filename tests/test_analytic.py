@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -12,45 +11,10 @@ from hypothesis import strategies as st
 
 from knnoise import expected_accuracy, noisy_label_distribution, plurality_accuracy
 from knnoise.noise import flip, symmetric, uniform
+from knnoise.reference import brute_force_accuracy as brute_force
+from knnoise.reference import monte_carlo_accuracy, plain_eq4_accuracy
 
 TIES = ("strict", "random", "lowest")
-
-
-def brute_force(q, k: int, label: int, ties: str) -> float:
-    """Eq. 2 by enumerating every count vector (n_1..n_L) with sum k."""
-    total = []
-    for counts in itertools.product(range(k + 1), repeat=len(q)):
-        if sum(counts) != k:
-            continue
-        coef = math.factorial(k)
-        for n in counts:
-            coef //= math.factorial(n)
-        prob = coef * math.prod(float(q[j]) ** n for j, n in enumerate(counts))
-        top = max(counts)
-        tied = [j for j, n in enumerate(counts) if n == top]
-        if ties == "strict":
-            credit = float(tied == [label])
-        elif ties == "random":
-            credit = 1.0 / len(tied) if label in tied else 0.0
-        else:
-            credit = float(tied[0] == label)
-        total.append(prob * credit)
-    return math.fsum(total)
-
-
-def monte_carlo(q, k: int, label: int, ties: str, n: int, rng) -> tuple[float, float]:
-    counts = rng.multinomial(k, q, size=n)
-    top = counts.max(axis=1)
-    is_top = counts == top[:, None]
-    n_tied = is_top.sum(axis=1)
-    if ties == "strict":
-        credit = is_top[:, label] & (n_tied == 1)
-    elif ties == "random":
-        credit = is_top[:, label] / n_tied
-    else:
-        credit = np.argmax(is_top, axis=1) == label
-    credit = credit.astype(float)
-    return credit.mean(), credit.std(ddof=1) / math.sqrt(n)
 
 
 @pytest.mark.parametrize("tol", [0.0, 1e-14])
@@ -89,8 +53,17 @@ def test_monte_carlo_large(ties):
     q = rng.dirichlet(np.full(100, 0.2))
     for label in (int(np.argmax(q)), int(np.argsort(q)[-2])):
         exact = plurality_accuracy(q, 50, label, ties)
-        mean, se = monte_carlo(q, 50, label, ties, 200_000, rng)
+        mean, se = monte_carlo_accuracy(q, 50, label, ties, n_samples=200_000, seed=label)
         assert abs(exact - mean) <= 4 * se + 1e-12, (exact, mean, se)
+
+
+def test_plain_eq4_reference_agrees():
+    rng = np.random.default_rng(2)
+    q = rng.dirichlet(np.ones(6), size=30)
+    labels = rng.integers(6, size=30)
+    np.testing.assert_allclose(
+        plain_eq4_accuracy(q, labels, 15), plurality_accuracy(q, 15, labels), atol=1e-13
+    )
 
 
 def test_sweep_equals_single_k_and_batch_equals_rows():
