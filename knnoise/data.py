@@ -47,6 +47,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from knnoise.cache import cache_dir
+
 __all__ = ["DATASETS", "Dataset", "data_dir", "load"]
 
 log = logging.getLogger(__name__)
@@ -307,13 +309,7 @@ def data_dir() -> Path:
 def _resolve_data_dir() -> Path:
     if os.environ.get("KNNOISE_DATA"):
         return Path(os.environ["KNNOISE_DATA"]).expanduser().resolve()
-    if os.environ.get("KNNOISE_CACHE"):
-        return (Path(os.environ["KNNOISE_CACHE"]).expanduser() / "data").resolve()
-    checkout = Path(__file__).resolve().parents[1]
-    pyproject = checkout / "pyproject.toml"
-    if pyproject.is_file() and 'name = "knnoise"' in pyproject.read_text(encoding="utf-8", errors="replace"):
-        return checkout / ".cache" / "knnoise" / "data"
-    return Path.cwd() / ".cache" / "knnoise" / "data"
+    return cache_dir() / "data"
 
 
 # ======================================================================================================
