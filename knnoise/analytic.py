@@ -140,7 +140,8 @@ def _check_labels(name: str, value, n_rows: int, n_labels: int, scalar_ok: bool)
     return arr.astype(np.int64)
 
 
-def _check_corruption(corruption, n_labels: int | None = None) -> np.ndarray:
+def check_corruption(corruption, n_labels: int | None = None) -> np.ndarray:
+    """A square, non-negative, row-stochastic ``P[y, y_noisy]`` as float64, or a clear ``ValueError``."""
     P = np.asarray(corruption, dtype=np.float64)
     if P.ndim != 2 or P.shape[0] != P.shape[1]:
         raise ValueError(f"corruption must be a square (L, L) matrix, got shape {P.shape}")
@@ -157,15 +158,13 @@ def _check_corruption(corruption, n_labels: int | None = None) -> np.ndarray:
     return P
 
 
-def _check_gamma(name: str, gamma) -> float:
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number in [0, 1], got {gamma!r}")
-    g = float(gamma)
-    if not 0.0 <= g <= 1.0:
-        raise ValueError(
-            f"{name} must be in [0, 1] (the fraction of training labels corrupted), got {gamma!r}"
-        )
-    return g
+def check_fraction(name: str, value) -> float:
+    """A number in [0, 1] (a noise level), or a clear error naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number in [0, 1], got {value!r}")
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1] (a fraction of the training labels), got {value!r}")
+    return float(value)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -186,8 +185,8 @@ def noisy_label_distribution(clean, gamma: float, corruption) -> np.ndarray:
         Row-stochastic corruption matrix, ``P[y, y_noisy]``.
     """
     C = _check_probabilities("clean", clean)
-    g = _check_gamma("gamma", gamma)
-    P = _check_corruption(corruption, C.shape[-1])
+    g = check_fraction("gamma", gamma)
+    P = check_corruption(corruption, C.shape[-1])
     return (1.0 - g) * C + g * (C @ P)
 
 
@@ -272,8 +271,8 @@ def expected_accuracy(
     g_arr = np.atleast_1d(np.asarray(gammas, dtype=object))
     if g_arr.ndim != 1 or g_arr.size == 0:
         raise ValueError(f"gammas must be a non-empty 1-D sequence of noise levels, got {gammas!r}")
-    g_list = [_check_gamma(f"gammas[{i}]", g) for i, g in enumerate(g_arr.tolist())]
-    P = _check_corruption(corruption, C.shape[1])
+    g_list = [check_fraction(f"gammas[{i}]", g) for i, g in enumerate(g_arr.tolist())]
+    P = check_corruption(corruption, C.shape[1])
     k_arr, _ = _check_ks("ks", ks)
     tie = _check_ties(ties)
     tol = _check_tol(tol)
