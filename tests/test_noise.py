@@ -106,7 +106,7 @@ def test_concentration_knob_keeps_gamma_and_raises_local_noise(mixture):
         (lambda: noise.corrupt([0, 1], 0.1, np.ones((2, 3))), "square"),
         (lambda: noise.corrupt([0.5, 1], 0.1, noise.uniform(2)), "integer"),
         (lambda: noise.concentrated(np.zeros((3, 2)), [0, 1], 0.2), r"embedding must have shape \(2, D\)"),
-        (lambda: noise.partially_concentrated(np.zeros((2, 2)), [0, 1], 0.2, 1.5), "concentration must be in"),
+        (lambda: noise.partially_concentrated(np.zeros((2, 2)), [0, 1], 0.2, 1.5), "concentration must be"),
         (lambda: noise.flip(3, mapping=[0, 2, 1]), "fixed points"),
         (lambda: noise.concentrated(np.zeros((2, 2)), [0, 1], 0.2, alternative=[0, 0]), "another class"),
         (lambda: noise.uniform(0), "n_labels must be an integer >= 1"),
