@@ -468,8 +468,9 @@ def _row(q, label, ks, tie, tol, lfact, gl_x, gl_w):  # pragma: no cover - compi
         s_max = -1
         for t in range(1, t_max + 1):
             if active[t] and r < n_con[t]:
-                c_max = max(c_max, _cap_and_first(tie, t, orig[r], label)[0])
-                s_max = max(s_max, k_max - t)
+                cap = _cap_and_first(tie, t, orig[r], label)[0]
+                c_max = max(c_max, cap)
+                s_max = max(s_max, min(k_max - t, hi[t] + cap))  # the rows this label's DP reads
         if c_max < 0:
             continue
         width = c_max + 1
@@ -514,21 +515,26 @@ def _row(q, label, ks, tie, tol, lfact, gl_x, gl_w):  # pragma: no cover - compi
             hi[t] = new_hi
 
     # Combine nodes, add the merged unconstrained labels, and weight by P(n_i = t).
+    G_buf = np.empty(k_max + 1)
+    binom_buf = np.empty(k_max + 1)
     for t in range(1, t_max + 1):
         if not active[t]:
             continue
         s_t = k_max - t
-        G = np.ones(s_t + 1)
-        if n_con[t] > 0:
-            G[:] = 0.0
-            for nd in range(nodes[t]):
-                w_nd = gl_w[nodes[t], nd] if tie == 1 else 1.0
-                base = offset[t] + nd * (s_t + 1)
-                for s in range(s_t + 1):
-                    G[s] += w_nd * g[base + s]
+        if nodes[t] == 1 and n_con[t] > 0:  # no quadrature: read the DP state in place
+            G = g[offset[t] : offset[t] + s_t + 1]
+        else:
+            G = G_buf[: s_t + 1]
+            G[:] = 1.0 if n_con[t] == 0 else 0.0
+        for nd in range(nodes[t] if n_con[t] > 0 and nodes[t] > 1 else 0):
+            w_nd = gl_w[nodes[t], nd]
+            base = offset[t] + nd * (s_t + 1)
+            for s in range(s_t + 1):
+                G[s] += w_nd * g[base + s]
         merged = n_con[t] < n_o and n_con[t] > 0
         pi_f = suffix[n_con[t]] / (prefix[n_con[t] - 1] + suffix[n_con[t]]) if merged else 0.0
-        binom = np.zeros(s_t + 1)
+        binom = binom_buf[: s_t + 1]
+        binom[:] = 0.0
         binom[0] = 1.0
         done = 0
         for kk in range(nk):
