@@ -10,6 +10,7 @@ from typing import Literal
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from knnoise.data import Dataset
 
@@ -143,6 +144,8 @@ def accuracy_curves(
     ks,
     *,
     styles: dict[str, dict] | None = None,
+    empirical: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    empirical_gammas=None,
     xlabel: str = "noise level γ (fraction of training labels selected for corruption)",
     ylabel: str = "accuracy",
     ncols: int | None = None,
@@ -159,6 +162,13 @@ def accuracy_curves(
         series per K (drawn with ``styles[series name]``, e.g. a tie rule or analytic vs empirical).
     ks : sequence of int
         The K of each column.
+    styles : dict of str to dict, optional
+        Line style keyword arguments per series name.
+    empirical : dict of str to (mean, std), optional
+        Panel title -> measured accuracy, mean and standard deviation over repeats, each of shape
+        (G', len(ks)), drawn as markers with error bars in the colour of their K.
+    empirical_gammas : array_like, optional
+        The noise levels of ``empirical`` (default: ``gammas``).
     """
     gammas = np.asarray(gammas, dtype=float)
     ks = list(ks)
@@ -175,9 +185,13 @@ def accuracy_curves(
                 raise ValueError(f"panel {title!r} series {name!r}: shape {values.shape}, expected "
                                  f"({len(gammas)}, {len(ks)})")  # fmt: skip
             style = (styles or {}).get(name, {})
-            for j, k in enumerate(ks):
-                label = f"K = {k}" + (f" ({name})" if name and len(series) > 1 else "")
-                ax.plot(gammas, values[:, j], color=colours[j], label=label, **style)
+            for j in range(len(ks)):
+                ax.plot(gammas, values[:, j], color=colours[j], **style)
+        if empirical and title in empirical:
+            mean, std = (np.asarray(a, dtype=float) for a in empirical[title])
+            xs = gammas if empirical_gammas is None else np.asarray(empirical_gammas, dtype=float)
+            for j in range(len(ks)):
+                ax.errorbar(xs, mean[:, j], yerr=std[:, j], fmt="o", ms=3.5, color=colours[j], capsize=2)
         ax.set_title(title)
         ax.set_xlabel(xlabel if len(xlabel) < 40 else "noise level γ")
         ax.set_ylim(-0.02, 1.02)
@@ -186,7 +200,16 @@ def accuracy_curves(
         ax.set_visible(False)
     for ax in axes[::ncols]:
         ax.set_ylabel(ylabel)
-    axes[0].legend(fontsize="small", loc="lower left")
+    # One compact legend: a colour per K, a line style per series, a marker for measurements.
+    handles = [Line2D([], [], color=c, label=f"K = {k}") for c, k in zip(colours, ks, strict=True)]
+    names = {name for table in panels.values() if isinstance(table, dict) for name in table if name}
+    for name in sorted(
+        names, key=lambda n: list((styles or {}).keys()).index(n) if n in (styles or {}) else 99
+    ):
+        handles.append(Line2D([], [], color="0.3", label=name, **(styles or {}).get(name, {})))
+    if empirical:
+        handles.append(Line2D([], [], color="0.3", marker="o", ls="none", label="empirical (mean ± sd)"))
+    fig.legend(handles=handles, loc="outside right upper", fontsize="small")
     if len(xlabel) >= 40:
         fig.supxlabel(xlabel, fontsize="medium")
     return _save(fig, path)

@@ -126,22 +126,41 @@ for n_lab, k in [(3, 7), (4, 10), (5, 12), (3, 8)]:
     for ties in ("strict", "random", "lowest"):
         solver = plurality_accuracy(q, k, label, ties)
         mc, se = monte_carlo_accuracy(q, k, label, ties, n_samples=mc_samples, seed=seed)
-        rows.append({"L": n_lab, "K": k, "ties": ties, "solver": solver,
-                     "brute force": brute_force_accuracy(q, k, label, ties), "Monte Carlo": mc,
-                     "MC std. error": se})  # fmt: skip
+        rows.append(
+            {
+                "L": n_lab,
+                "K": k,
+                "ties": ties,
+                "solver": solver,
+                "brute force": brute_force_accuracy(q, k, label, ties),
+                "Monte Carlo": mc,
+                "MC std. error": se,
+            }
+        )
 for n_lab, k in [(100, 50), (1000, 200)]:
     q = rng.dirichlet(np.full(n_lab, 0.2))
     label = int(np.argmax(q))
     for ties in ("strict", "random", "lowest"):
         mc, se = monte_carlo_accuracy(q, k, label, ties, n_samples=mc_samples, seed=seed)
-        rows.append({"L": n_lab, "K": k, "ties": ties, "solver": plurality_accuracy(q, k, label, ties),
-                     "brute force": np.nan, "Monte Carlo": mc, "MC std. error": se})  # fmt: skip
+        rows.append(
+            {
+                "L": n_lab,
+                "K": k,
+                "ties": ties,
+                "solver": plurality_accuracy(q, k, label, ties),
+                "brute force": np.nan,
+                "Monte Carlo": mc,
+                "MC std. error": se,
+            }
+        )
 checks = pd.DataFrame(rows)
 checks["|solver - brute|"] = (checks["solver"] - checks["brute force"]).abs()
 checks["|solver - MC| / se"] = (checks["solver"] - checks["Monte Carlo"]).abs() / checks["MC std. error"]
 display(checks.style.format(precision=6, na_rep="—"))
-print(f"largest |solver - brute force|: {checks['|solver - brute|'].max():.1e}; "
-      f"largest |solver - MC| in standard errors: {checks['|solver - MC| / se'].max():.2f}")  # fmt: skip
+print(
+    f"largest |solver - brute force|: {checks['|solver - brute|'].max():.1e}; "
+    f"largest |solver - MC| in standard errors: {checks['|solver - MC| / se'].max():.2f}"
+)
 
 # %% [markdown]
 # Brute force enumerates every count vector and is feasible only for a handful of labels; there the solver
@@ -193,8 +212,10 @@ display(summary)
 
 # %%
 tie_curves = {
-    f"{name}": {ties: expected_accuracy(clean, labels, gammas, P, even_ks, ties) for ties in
-                ("strict", "random", "lowest")}  # fmt: skip
+    f"{name}": {
+        ties: expected_accuracy(clean, labels, gammas, P, even_ks, ties)
+        for ties in ("strict", "random", "lowest")
+    }
     for name, P in (("uniform noise", uniform(n_labels)), ("flip noise", flip(n_labels)))
 }
 styles = {"strict": {"linestyle": "-"}, "random": {"linestyle": "--"}, "lowest": {"linestyle": ":"}}
@@ -233,10 +254,12 @@ t_plain, ref = _best_time(lambda: plain_eq4_accuracy(q_speed, l_speed, speed_k))
 t_solver, fast = _best_time(lambda: plurality_accuracy(q_speed, speed_k, l_speed))
 t_sweep, _ = _best_time(lambda: plurality_accuracy(q_speed, list(range(1, speed_k + 1)), l_speed))
 speed = pd.DataFrame(
-    {"seconds": [t_plain, t_solver, t_sweep],
-     "vs plain Eq. 4 (one K)": [1.0, t_plain / t_solver, t_plain / t_sweep]},
+    {
+        "seconds": [t_plain, t_solver, t_sweep],
+        "vs plain Eq. 4 (one K)": [1.0, t_plain / t_solver, t_plain / t_sweep],
+    },
     index=[f"plain Eq. 4, K = {speed_k}", f"solver, K = {speed_k}", f"solver, every K = 1..{speed_k}"],
-)  # fmt: skip
+)
 display(speed.style.format({"seconds": "{:.4f}", "vs plain Eq. 4 (one K)": "{:.1f}x"}))
 print(f"{speed_rows} rows, L = {n_labels}; max |solver - plain| = {np.abs(fast - ref).max():.1e}")
 
