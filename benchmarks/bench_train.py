@@ -1,0 +1,41 @@
+"""Speed of knnoise.train on the CPU: one epoch of the MNIST net on MNIST subsets (2 torch threads).
+
+Reports the epoch time (training on 90% of the subset plus the clean validation pass) and the whole call
+(with the features and softmax of all training and test images), for the paper's network (width 1.0)
+and for a half-width one (``width=0.5``), and the time of the same call with the contiguous (NCHW) layout
+instead of channels-last. Uses the cached MNIST (``knnoise.data.load("mnist")``).
+"""
+
+from __future__ import annotations
+
+import torch
+
+import knnoise.train as train_module
+from knnoise.data import load
+from knnoise.train import PAPER_SCHEDULES, train
+
+
+def _one_epoch(ds, **kwargs) -> tuple[float, float]:
+    schedule = {**PAPER_SCHEDULES["mnist"], "epochs": 1}
+    r = train(ds, ds.y_train, **{**schedule, **kwargs}, seed=0, device="cpu", progress=False, num_threads=2)
+    return r.history["seconds"][0], r.seconds
+
+
+def main() -> None:
+    mnist = load("mnist")
+    print(f"torch {torch.__version__}, 2 threads, test set of {mnist.n_test} images")
+    for n_train, width in ((10_000, 1.0), (20_000, 1.0), (10_000, 0.5)):
+        ds = mnist.subset(n_train=n_train, seed=0)
+        epoch, total = _one_epoch(ds, width=width)
+        print(f"MnistNet width {width}: {n_train} images: epoch {epoch:.1f} s, whole call {total:.1f} s")
+    # the contiguous layout, for comparison (the default on CPU is channels-last)
+    ds = mnist.subset(n_train=10_000, seed=0)
+    original = train_module._on_device
+    train_module._on_device = lambda net, device: net.to(device)
+    original_inputs = train_module._inputs
+    train_module._inputs = lambda x, mean, std: x.float().div_(255.0)
+    try:
+        epoch, total = _one_epoch(ds, width=1.0)
+    finally:
+        train_module._on_device, train_module._inputs = original, original_inputs
+    print(f"MnistNet width 1.0, contiguous NCHW: 10000 images: epoch {epoch:.1f} s, whole call {total:.1f} s")
