@@ -80,8 +80,9 @@ def load_dataset(
 ) -> data.Dataset:
     """``knnoise.data.load`` with the notebooks' ``data_path`` convention, then a stratified subset."""
     check_choice("dataset", dataset, data.DATASETS)
-    check_int("train_subset", train_subset, allow_none=True)
-    check_int("test_subset", test_subset, allow_none=True)
+    train_subset = check_int("train_subset", train_subset, allow_none=True)
+    test_subset = check_int("test_subset", test_subset, allow_none=True)
+    data_path = _parse(data_path)
     if dataset == "features" and data_path is None:
         raise ValueError('dataset="features" needs data_path: an .npz with x_train, y_train, x_test, y_test')
     options = {"features": {"path": data_path}, "cifar10": {"root": data_path}}.get(dataset, {})

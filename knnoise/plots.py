@@ -14,7 +14,7 @@ from matplotlib.lines import Line2D
 
 from knnoise.data import Dataset
 
-__all__ = ["accuracy_curves", "class_balance", "example_grid", "feature_scatter"]
+__all__ = ["accuracy_curves", "class_balance", "corruption_matrix", "example_grid", "feature_scatter"]
 
 Split = Literal["train", "test"]
 
@@ -146,7 +146,8 @@ def accuracy_curves(
     styles: dict[str, dict] | None = None,
     empirical: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
     empirical_gammas=None,
-    xlabel: str = "noise level γ (fraction of training labels selected for corruption)",
+    overlays: dict[str, list[dict]] | None = None,
+    xlabel: str = "noise level γ (fraction of labels selected for corruption)",
     ylabel: str = "accuracy",
     ncols: int | None = None,
     path: str | os.PathLike[str] | None = None,
@@ -159,7 +160,8 @@ def accuracy_curves(
         Noise levels (the x axis).
     panels : dict of str to array, shape (G, len(ks)) or dict of str to dict of str to such arrays
         Panel title -> accuracy table; or panel title -> {series name -> table} to overlay several
-        series per K (drawn with ``styles[series name]``, e.g. a tie rule or analytic vs empirical).
+        series per K (drawn with ``styles[series name]``, e.g. a tie rule or analytic vs empirical); or
+        panel title -> (its own noise levels, table or dict) when panels differ in their noise levels.
     ks : sequence of int
         The K of each column.
     styles : dict of str to dict, optional
@@ -169,6 +171,9 @@ def accuracy_curves(
         (G', len(ks)), drawn as markers with error bars in the colour of their K.
     empirical_gammas : array_like, optional
         The noise levels of ``empirical`` (default: ``gammas``).
+    overlays : dict of str to list of dict, optional
+        Panel title -> extra series, each a dict with ``x``, ``y``, optional ``yerr``, ``label`` and any
+        matplotlib style (e.g. a measured DNN curve, a fitted curve); each label enters the legend once.
     """
     gammas = np.asarray(gammas, dtype=float)
     ks = list(ks)
@@ -177,23 +182,31 @@ def accuracy_curves(
     fig = Figure(figsize=(4.6 * ncols, 3.6 * nrows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols, sharey=True, squeeze=False)).ravel()
     colours = [f"C{i % 10}" for i in range(len(ks))]
+    extra_handles: dict = {}
     for ax, (title, table) in zip(axes, panels.items(), strict=False):
+        x = gammas
+        if isinstance(table, tuple):  # (its own noise levels, its table)
+            x, table = np.asarray(table[0], dtype=float), table[1]
         series = table if isinstance(table, dict) else {"": table}
         for name, values in series.items():
             values = np.asarray(values, dtype=float)
-            if values.shape != (len(gammas), len(ks)):
+            if values.shape != (len(x), len(ks)):
                 raise ValueError(f"panel {title!r} series {name!r}: shape {values.shape}, expected "
-                                 f"({len(gammas)}, {len(ks)})")  # fmt: skip
+                                 f"({len(x)}, {len(ks)})")  # fmt: skip
             style = (styles or {}).get(name, {})
             for j in range(len(ks)):
-                ax.plot(gammas, values[:, j], color=colours[j], **style)
+                ax.plot(x, values[:, j], color=colours[j], **style)
         if empirical and title in empirical:
             mean, std = (np.asarray(a, dtype=float) for a in empirical[title])
             xs = gammas if empirical_gammas is None else np.asarray(empirical_gammas, dtype=float)
             for j in range(len(ks)):
                 ax.errorbar(xs, mean[:, j], yerr=std[:, j], fmt="o", ms=3.5, color=colours[j], capsize=2)
+        for extra in (overlays or {}).get(title, []):
+            extra = dict(extra)
+            x, y, yerr = extra.pop("x"), extra.pop("y"), extra.pop("yerr", None)
+            extra_handles[extra.get("label")] = ax.errorbar(x, y, yerr=yerr, capsize=2, **extra)
         ax.set_title(title)
-        ax.set_xlabel(xlabel if len(xlabel) < 40 else "noise level γ")
+        ax.set_xlabel(xlabel, fontsize="small")
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
     for ax in axes[len(panels) :]:
@@ -209,7 +222,23 @@ def accuracy_curves(
         handles.append(Line2D([], [], color="0.3", label=name, **(styles or {}).get(name, {})))
     if empirical:
         handles.append(Line2D([], [], color="0.3", marker="o", ls="none", label="empirical (mean ± sd)"))
-    fig.legend(handles=handles, loc="outside right upper", fontsize="small")
-    if len(xlabel) >= 40:
-        fig.supxlabel(xlabel, fontsize="medium")
+    handles += [h for label, h in extra_handles.items() if label]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize="small")
+    return _save(fig, path)
+
+
+def corruption_matrix(
+    P, *, title: str = "corruption matrix P", path: str | os.PathLike[str] | None = None
+) -> Figure:
+    """The corruption matrix as an image: rows are the true label, columns the noisy one (Fig. 4g)."""
+    P = np.asarray(P, dtype=float)
+    fig = Figure(figsize=(3.6, 3.2), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(P, cmap="gray", vmin=0, vmax=max(P.max(), 1e-12))
+    ax.set_xlabel("noisy label")
+    ax.set_ylabel("true label")
+    ax.set_title(title)
+    ax.set_xticks(range(P.shape[1]))
+    ax.set_yticks(range(P.shape[0]))
+    fig.colorbar(image, ax=ax, label="probability")
     return _save(fig, path)

@@ -54,6 +54,8 @@ from knnoise.notebook import (
 )
 
 ks = check_ks("ks", ks)
+train_subset = check_int("train_subset", train_subset, allow_none=True)
+test_subset = check_int("test_subset", test_subset, allow_none=True)
 uniform_gammas = check_noise_levels("uniform_gammas", uniform_gammas, np.round(np.arange(0, 0.951, 0.05), 2))
 flip_gammas = check_noise_levels("flip_gammas", flip_gammas, np.round(np.arange(0, 0.801, 0.05), 2))
 repeats = check_int("repeats", repeats)
@@ -153,21 +155,26 @@ styles = {
 }
 fig = plots.accuracy_curves(
     uniform_gammas,
-    {"uniform noise": analytic["uniform noise"]},
+    {name: (gammas, analytic[name]) for name, (_, gammas) in noises.items()},
     ks,
     styles=styles,
-    empirical={"uniform noise": empirical["uniform noise"]},
+    overlays={
+        name: [
+            {
+                "x": gammas,
+                "y": empirical[name][0][:, j],
+                "yerr": empirical[name][1][:, j],
+                "fmt": "o",
+                "ms": 3.5,
+                "color": f"C{j}",
+                "label": "K-NN, measured (mean ± sd)" if j == 0 else None,
+            }
+            for j in range(len(ks))
+        ]
+        for name, (_, gammas) in noises.items()
+    },
 )
-fig.suptitle(f"{ds.name}: K-NN accuracy under uniform noise")
-display(fig)
-fig = plots.accuracy_curves(
-    flip_gammas,
-    {"flip noise": analytic["flip noise"]},
-    ks,
-    styles=styles,
-    empirical={"flip noise": empirical["flip noise"]},
-)
-fig.suptitle(f"{ds.name}: K-NN accuracy under flip noise")
+fig.suptitle(f"{ds.name}: K-NN accuracy under label noise, analytic vs measured")
 display(fig)
 
 # %% [markdown]
