@@ -14,7 +14,15 @@ from matplotlib.lines import Line2D
 
 from knnoise.data import Dataset
 
-__all__ = ["accuracy_curves", "class_balance", "corruption_matrix", "example_grid", "feature_scatter"]
+__all__ = [
+    "accuracy_curves",
+    "class_balance",
+    "corruption_matrix",
+    "example_grid",
+    "feature_scatter",
+    "softmax_profile",
+    "true_label_first",
+]
 
 Split = Literal["train", "test"]
 
@@ -241,4 +249,65 @@ def corruption_matrix(
     ax.set_xticks(range(P.shape[1]))
     ax.set_yticks(range(P.shape[0]))
     fig.colorbar(image, ax=ax, label="probability")
+    return _save(fig, path)
+
+
+def true_label_first(softmax, labels) -> np.ndarray:
+    """Reorder each row so that column ``j`` holds the class ``(label + j) mod L`` (true label first).
+
+    With the default flip noise (``c -> c + 1``) column 1 is then the flip target, and with locally
+    concentrated noise (``c -> c + L//2``) column ``L//2`` is the alternative class.
+    """
+    softmax = np.asarray(softmax)
+    labels = np.asarray(labels)
+    n_labels = softmax.shape[1]
+    columns = (labels[:, None] + np.arange(n_labels)[None, :]) % n_labels
+    return np.take_along_axis(softmax, columns, axis=1)
+
+
+def softmax_profile(
+    panels: dict[str, np.ndarray],
+    *,
+    expected: dict[str, np.ndarray] | None = None,
+    ncols: int = 3,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """Fig. 2: the median softmax output per class position (true label first), with the central 50%.
+
+    Parameters
+    ----------
+    panels : dict of str to array, shape (M, L)
+        Panel title -> softmax outputs already reordered by :func:`true_label_first`.
+    expected : dict of str to array, shape (L,), optional
+        Panel title -> the levels the K-NN picture predicts, drawn as short red lines.
+    """
+    nrows = -(-len(panels) // ncols)
+    fig = Figure(figsize=(3.3 * ncols, 2.6 * nrows + 0.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharey=True, squeeze=False)).ravel()
+    for ax, (title, values) in zip(axes, panels.items(), strict=False):
+        values = np.asarray(values, dtype=float)
+        positions = np.arange(values.shape[1])
+        q25, median, q75 = np.quantile(values, [0.25, 0.5, 0.75], axis=0)
+        bars = ax.bar(positions, median, color="C0", alpha=0.8, edgecolor="none")
+        bars[0].set_edgecolor("black")
+        bars[0].set_linewidth(1.5)
+        ax.errorbar(positions, median, yerr=[median - q25, q75 - median], fmt="none", ecolor="0.2", capsize=2)
+        if expected and title in expected:
+            ax.hlines(expected[title], positions - 0.4, positions + 0.4, colors="crimson", lw=2)
+        ax.set_title(title, fontsize="medium")
+        ax.set_xticks(positions, ["true"] + [f"+{j}" for j in positions[1:]], fontsize="x-small")
+        ax.set_ylim(0, 1.02)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes[len(panels) :]:
+        ax.set_visible(False)
+    for ax in axes[::ncols]:
+        ax.set_ylabel("softmax output")
+    fig.supxlabel("class, counted from the true label (+j: label + j mod L)", fontsize="small")
+    handles = [
+        Line2D([], [], color="C0", lw=6, alpha=0.8, label="median over test examples"),
+        Line2D([], [], color="0.2", marker="_", ls="none", label="central 50%"),
+    ]
+    if expected:
+        handles.append(Line2D([], [], color="crimson", lw=2, label="expected from the neighbourhood"))
+    fig.legend(handles=handles, loc="outside upper center", ncols=3, fontsize="small")
     return _save(fig, path)
