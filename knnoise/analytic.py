@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_TOL",
     "TIE_MODES",
     "expected_accuracy",
+    "expected_accuracy_local",
     "noisy_label_distribution",
     "plurality_accuracy",
 ]
@@ -280,6 +281,46 @@ def expected_accuracy(
     Q = np.concatenate([(1.0 - g) * C + g * CP for g in g_list])
     acc = _solve(Q, np.tile(lab, len(g_list)), k_arr, tie, tol, progress=progress)
     return acc.reshape(len(g_list), C.shape[0], len(k_arr)).mean(axis=1)
+
+
+def expected_accuracy_local(
+    clean, labels, local_gamma, corruption, ks, ties: str = "strict", *, tol: float = DEFAULT_TOL
+) -> np.ndarray:
+    """Eq. 1 with a *local* noise rate (beyond the paper): each test example's own corrupted fraction.
+
+    For locally concentrated noise the global gamma says little about a given neighbourhood; here Eq. 3 is
+    applied with ``local_gamma[s]``, e.g. the fraction of corrupted examples among the K neighbours of test
+    example ``s``: ``q_s = (1 - g_s) C_s + g_s C_s P``. With ``local_gamma`` constant this is
+    :func:`expected_accuracy` at one gamma.
+
+    Parameters
+    ----------
+    clean : array_like, shape (M, L)
+        Clean neighbourhood distributions.
+    labels : array_like of int, shape (M,)
+        True test labels.
+    local_gamma : array_like, shape (M,)
+        Per-example noise rate in [0, 1].
+    corruption, ks, ties, tol
+        As in :func:`expected_accuracy`.
+
+    Returns
+    -------
+    ndarray, shape (len(ks),)
+    """
+    C = _check_probabilities("clean", clean)
+    if C.ndim != 2:
+        raise ValueError(f"clean must have shape (M, L), got shape {C.shape}")
+    lab = _check_labels("labels", labels, C.shape[0], C.shape[1], scalar_ok=False)
+    g = np.asarray(local_gamma, dtype=np.float64)
+    if g.shape != (C.shape[0],):
+        raise ValueError(f"local_gamma must have shape ({C.shape[0]},), got {g.shape}")
+    if not np.all((g >= 0) & (g <= 1)):
+        raise ValueError(f"local_gamma must be in [0, 1], got values from {g.min()} to {g.max()}")
+    P = check_corruption(corruption, C.shape[1])
+    k_arr, _ = _check_ks("ks", ks)
+    Q = (1.0 - g)[:, None] * C + g[:, None] * (C @ P)
+    return _solve(Q, lab, k_arr, _check_ties(ties), _check_tol(tol), progress=None).mean(axis=0)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -41,6 +41,8 @@ from typing import Any
 
 import yaml
 
+from knnoise.results import RESULTS_ENV, write_results_page
+
 __all__ = [
     "BookError",
     "BuildFailed",
@@ -64,6 +66,8 @@ __all__ = [
 ]
 
 EXECUTED_DIR = Path("book/executed")
+RESULTS_DIR = EXECUTED_DIR / "results"  # each chapter's recorded key results (knnoise.results)
+RESULTS_PAGE = EXECUTED_DIR / "results.md"  # the intro's claims table, generated from them
 SOURCES_DIR = Path("notebooks")
 PROFILES_DIR = Path("notebooks/params")
 FAILED_DIR = Path("_build/failed")
@@ -475,7 +479,7 @@ def execute_notebook(
     tmp = Path(tmp_name)
     try:
         try:
-            with _kernel_environment():
+            with _kernel_environment(root / RESULTS_DIR):
                 papermill.execute_notebook(
                     nb,
                     str(tmp),
@@ -502,16 +506,19 @@ def execute_notebook(
 
 
 @contextmanager
-def _kernel_environment() -> Iterator[None]:
+def _kernel_environment(results_dir: Path | None = None) -> Iterator[None]:
     """Environment the kernel inherits while one notebook runs.
 
     ``MPLBACKEND`` is set to the inline backend: ipykernel picks it only when the variable is unset, and an
     inherited ``MPLBACKEND=Agg`` (common on headless machines) would silently drop every figure from the
     executed notebooks. ``PYTHONHASHSEED`` is fixed (unless set) so that str-keyed set orders are stable.
+    ``$KNNOISE_RESULTS`` tells :func:`knnoise.results.record` where the chapter's key results go.
     """
-    saved = {key: os.environ.get(key) for key in ("MPLBACKEND", "PYTHONHASHSEED")}
+    saved = {key: os.environ.get(key) for key in ("MPLBACKEND", "PYTHONHASHSEED", RESULTS_ENV)}
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ.setdefault("PYTHONHASHSEED", "0")
+    if results_dir is not None:
+        os.environ[RESULTS_ENV] = str(results_dir)
     try:
         yield
     finally:
@@ -727,6 +734,8 @@ def run(
         print(f"    done in {result.executed[name]:.1f} s", flush=True)
     _warn_stale(root, names, set(to_run))
 
+    prefix = f"/{EXECUTED_DIR.as_posix()}/"
+    write_results_page(root / RESULTS_DIR, root / RESULTS_PAGE, names, page_prefix=prefix)
     if build:
         print("building the book: jupyter-book build . -W -n --keep-going --all", flush=True)
         start = time.perf_counter()

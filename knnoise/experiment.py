@@ -19,7 +19,16 @@ from knnoise.notebook import load_dataset
 from knnoise.sweep import Cell
 from knnoise.train import TrainResult, train_cached
 
-__all__ = ["NOISE_KINDS", "clean_network", "corruption_matrix", "dnn_cell", "noisy_labels", "noisy_network"]
+__all__ = [
+    "NOISE_KINDS",
+    "alternative_matrix",
+    "clean_network",
+    "corruption_matrix",
+    "dnn_cell",
+    "knob_network",
+    "noisy_labels",
+    "noisy_network",
+]
 
 NOISE_KINDS = ("uniform", "flip", "general", "concentrated")
 
@@ -119,3 +128,34 @@ def dnn_cell(
         "changed": corruption.changed_fraction,
         "best_epoch": int(result.best_epoch),
     }
+
+
+def alternative_matrix(n_labels: int) -> np.ndarray:
+    """The flip matrix of locally concentrated noise: class ``c`` to its alternative ``(c + L//2) mod L``."""
+    return noise.flip(n_labels, mapping=(np.arange(n_labels) + n_labels // 2) % n_labels)
+
+
+def knob_network(
+    ds: Dataset,
+    gamma: float,
+    concentration: float,
+    repeat: int,
+    schedule: Mapping[str, Any],
+    *,
+    seed: int = 0,
+    device: str = "auto",
+) -> tuple[TrainResult, noise.Corruption]:
+    """A network trained on :func:`knnoise.noise.partially_concentrated` labels (clean net's features)."""
+    schedule = _schedule(schedule)
+    embedding = clean_network(ds, schedule, seed=seed, device=device).train_features
+    rng_seed = [seed, int(round(gamma * 1_000_000)), int(round(concentration * 1_000_000)), repeat]
+    corruption = noise.partially_concentrated(
+        embedding,
+        ds.y_train,
+        gamma,
+        concentration,
+        seed=int(np.random.default_rng(rng_seed).integers(2**31)),
+        n_labels=ds.n_classes,
+    )
+    options = {"seed": seed + repeat, "device": device, "progress": False, "train_outputs": False}
+    return train_cached(ds, corruption.labels, **schedule, **options), corruption

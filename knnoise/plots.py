@@ -311,3 +311,208 @@ def softmax_profile(
         handles.append(Line2D([], [], color="crimson", lw=2, label="expected from the neighbourhood"))
     fig.legend(handles=handles, loc="outside upper center", ncols=3, fontsize="small")
     return _save(fig, path)
+
+
+def embedding_panels(
+    points,
+    labels,
+    titles,
+    class_names,
+    *,
+    marked=None,
+    marked_label: str = "label changed by the noise",
+    true_labels=None,
+    suptitle: str | None = None,
+    axis_label: str = "t-SNE",
+    point_size: float = 7.0,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """Fig. 1: one 2-D embedding (e.g. t-SNE of deep features), coloured by a different labelling per panel.
+
+    The same points appear in every panel; only their colours (the labels a training set assigns them)
+    change, so randomly spread noise shows as isolated off-colour points inside the class clusters and
+    locally concentrated noise as whole off-colour patches.
+
+    Parameters
+    ----------
+    points : array_like, shape (n, 2)
+        The embedded points, shared by all panels.
+    labels : sequence of array_like of int, each of shape (n,)
+        One labelling per panel (e.g. the noisy training labels), in ``0..len(class_names)-1``.
+    titles : sequence of str
+        One title per panel.
+    class_names : sequence of str
+        The classes' names: the legend, one colour per class (``tab10`` up to 10 classes).
+    marked : sequence of (array_like of bool, shape (n,), or None), optional
+        Per panel, the points to outline in black (e.g. the corrupted ones), drawn on top.
+    marked_label : str
+        The legend's text for the outlined points.
+    true_labels : array_like of int, shape (n,), optional
+        The clean classes: each class's name is written at the median position of its points.
+    suptitle : str, optional
+        A title over all panels.
+    axis_label : str
+        The embedding's name on the axes (``"t-SNE 1"``, ``"t-SNE 2"``).
+    point_size : float
+        Marker area of the unmarked points (the marked ones are drawn 1.6 times larger).
+    path : path-like, optional
+        Save the figure there as well.
+    """
+    from matplotlib import colormaps
+    from matplotlib.colors import to_rgba
+    from matplotlib.patheffects import withStroke
+
+    xy = np.asarray(points, dtype=float)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise ValueError(f"points must have shape (n, 2), got {xy.shape}")
+    labels = [np.asarray(lab) for lab in labels]
+    titles = list(titles)
+    names = list(class_names)
+    if not labels or len(titles) != len(labels):
+        raise ValueError(
+            f"need one title per labelling, got {len(titles)} titles and {len(labels)} labellings"
+        )
+    if marked is None:
+        marked = [None] * len(labels)
+    marked = list(marked)
+    if len(marked) != len(labels):
+        raise ValueError(f"marked must have one entry per panel ({len(labels)}), got {len(marked)}")
+    for lab in labels:
+        if lab.shape != (len(xy),) or lab.dtype.kind not in "iu":
+            raise ValueError(
+                f"each labelling must hold {len(xy)} integer labels, got {lab.dtype} {lab.shape}"
+            )
+        if lab.size and (lab.min() < 0 or lab.max() >= len(names)):
+            raise ValueError(f"labels must lie in 0..{len(names) - 1}, found {lab.min()}..{lab.max()}")
+    n_labels = len(names)
+    if n_labels <= 10:
+        colours = [f"C{i}" for i in range(n_labels)]
+    else:
+        colours = [colormaps["turbo"](i / (n_labels - 1)) for i in range(n_labels)]
+    palette = np.array([to_rgba(c) for c in colours])
+    ncols = len(labels)
+    fig = Figure(figsize=(4.4 * ncols, 4.9), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, ncols, sharex=True, sharey=True, squeeze=False)).ravel()
+    for ax, lab, title, mark in zip(axes, labels, titles, marked, strict=True):
+        mark = np.zeros(len(xy), dtype=bool) if mark is None else np.asarray(mark, dtype=bool)
+        if mark.shape != (len(xy),):
+            raise ValueError(f"marked entries must have shape ({len(xy)},), got {mark.shape}")
+        plain = ~mark
+        ax.scatter(xy[plain, 0], xy[plain, 1], c=palette[lab[plain]], s=point_size, lw=0, alpha=0.85)
+        ax.scatter(
+            xy[mark, 0], xy[mark, 1], c=palette[lab[mark]], s=1.6 * point_size, edgecolors="black", lw=0.6
+        )
+        if true_labels is not None:
+            truth = np.asarray(true_labels)
+            for c in np.unique(truth):
+                cx, cy = np.median(xy[truth == c], axis=0)
+                ax.text(
+                    cx, cy, names[c], ha="center", va="center", fontsize=11, fontweight="bold",
+                    path_effects=[withStroke(linewidth=3, foreground="white")],
+                )  # fmt: skip
+        ax.set_title(title, fontsize="medium")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(f"{axis_label} 1", fontsize="small")
+        ax.set_aspect("equal", adjustable="box")
+    axes[0].set_ylabel(f"{axis_label} 2", fontsize="small")
+    handles = [
+        Line2D([], [], marker="o", ls="none", color=colours[c], ms=7, label=names[c]) for c in range(n_labels)
+    ]
+    if any(m is not None and np.any(m) for m in marked):
+        handles.append(
+            Line2D([], [], marker="o", ls="none", mfc="0.85", mec="black", mew=1.0, ms=7, label=marked_label)
+        )
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=min(len(handles), 6 if n_labels > 10 else 11),
+        fontsize="small",
+        title="colour: the label in the (noisy) training set",
+        title_fontsize="small",
+        columnspacing=0.8,
+        handletextpad=0.2,
+    )
+    if suptitle:
+        fig.suptitle(suptitle)
+    return _save(fig, path)
+
+
+def knn_softmax_agreement(
+    ks,
+    distance: dict[str, np.ndarray],
+    agreement: dict[str, np.ndarray],
+    *,
+    reference: str | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """Supplement: how close a network's softmax is to the label histogram of its K nearest neighbours.
+
+    Two panels against K (log axis): the mean total-variation distance between each test example's softmax
+    and the (noisy) label histogram of its K nearest training examples in the network's feature space, and
+    the fraction of test examples whose softmax argmax equals the histogram's plurality label. The K with
+    the smallest distance is marked on each curve — the K-NN that the network's output is closest to.
+
+    Parameters
+    ----------
+    ks : array_like of int, shape (len(ks),)
+        The neighbourhood sizes (x axis).
+    distance, agreement : dict of str to array, shape (len(ks),)
+        Setting name (e.g. ``"uniform, γ = 0.5"``) -> mean TV distance, and -> argmax agreement.
+    reference : str, optional
+        A setting drawn as a dashed black line (e.g. the clean network).
+    path : path-like, optional
+        Save the figure there as well.
+    """
+    ks = np.asarray(ks, dtype=float)
+    if set(distance) != set(agreement):
+        raise ValueError("distance and agreement must name the same settings")
+    fig = Figure(figsize=(9.0, 4.2), layout="constrained")
+    ax_d, ax_a = fig.subplots(1, 2, sharex=True)
+    colour = 0
+    handles = []
+    for name in distance:
+        d = np.asarray(distance[name], dtype=float)
+        a = np.asarray(agreement[name], dtype=float)
+        if d.shape != ks.shape or a.shape != ks.shape:
+            raise ValueError(f"{name!r}: expected {len(ks)} values per curve, got {d.shape} and {a.shape}")
+        if name == reference:
+            style = {"color": "black", "ls": "--", "marker": "o", "ms": 3.5, "lw": 1.3}
+        else:
+            style = {"color": f"C{colour % 10}", "marker": "o", "ms": 3.5, "lw": 1.6}
+            colour += 1
+        (line,) = ax_d.plot(ks, d, label=name, **style)
+        ax_a.plot(ks, a, **style)
+        best = int(np.nanargmin(d))
+        ax_d.plot(ks[best], d[best], marker="*", ms=14, color=style["color"], mec="black", mew=0.7, ls="none")
+        ax_a.plot(ks[best], a[best], marker="*", ms=14, color=style["color"], mec="black", mew=0.7, ls="none")
+        handles.append(line)
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="*",
+            ms=12,
+            color="0.7",
+            mec="black",
+            mew=0.7,
+            ls="none",
+            label="K of least distance",
+        )
+    )
+    for ax in (ax_d, ax_a):
+        ax.set_xscale("log")
+        ax.set_xlabel("K (nearest training examples, penultimate-layer features)")
+        ax.grid(alpha=0.3, which="both")
+        ax.set_xticks(ks, [f"{int(k)}" for k in ks], fontsize="small")
+        ax.minorticks_off()
+    ax_d.set_ylabel("mean total-variation distance")
+    ax_d.set_title("softmax vs K-NN label histogram", fontsize="medium")
+    ax_d.set_ylim(bottom=0)
+    ax_a.set_ylabel("fraction of test examples")
+    ax_a.set_title("softmax argmax = K-NN plurality label", fontsize="medium")
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize="small")
+    return _save(fig, path)
+
+
+__all__ += ["embedding_panels", "knn_softmax_agreement"]

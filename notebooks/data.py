@@ -37,8 +37,9 @@ from knnoise import data, plots
 
 if dataset not in data.DATASETS:
     raise ValueError(f"dataset must be one of {data.DATASETS}, got {dataset!r}")
-if train_subset is not None and (isinstance(train_subset, bool) or not isinstance(train_subset, int)
-                                 or train_subset < 1):  # fmt: skip
+if train_subset is not None and (
+    isinstance(train_subset, bool) or not isinstance(train_subset, int) or train_subset < 1
+):
     raise ValueError(f"train_subset must be None or a positive integer, got {train_subset!r}")
 if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
     raise ValueError(f"seed must be a non-negative integer, got {seed!r}")

@@ -49,6 +49,7 @@ from tqdm.auto import tqdm
 from knnoise import plots
 from knnoise.experiment import clean_network, noisy_network
 from knnoise.notebook import check_choice, check_int, check_noise_levels, load_dataset, show_parameters
+from knnoise.results import record
 
 levels = {
     kind: check_noise_levels(f"{kind}_gammas", value, [0.5])
@@ -121,7 +122,23 @@ for kind, gamma in tqdm(jobs, desc="networks"):
         }
     )
 display(plots.softmax_profile(panels, expected=expected, ncols=3))
-display(pd.DataFrame(rows).round(3))
+table = pd.DataFrame(rows)
+display(table.round(3))
+parts = []
+for _, row in table.iterrows():
+    if row.noise == "uniform":
+        parts.append(
+            f"uniform γ = {row.gamma:g}: other classes {row['median softmax, other classes (mean)']:.3f} "
+            f"(γ/L = {row.gamma / L:.3f})"
+        )
+    elif row.noise == "flip":
+        parts.append(f"flip γ = {row.gamma:g}: flip target {row['median softmax, alternative class']:.3f}")
+record(
+    "fig2_softmax",
+    "A network's softmax approximates the label distribution of the neighbourhood",
+    "Fig. 2: median softmax ≈ γ/L off the peak (uniform), ≈ γ on the flip target (flip)",
+    f"{ds.name} nets, median softmax: " + "; ".join(parts),
+)
 
 # %% [markdown]
 # Bars: the median softmax output over the test examples at each class position (the true label, outlined,

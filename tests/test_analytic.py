@@ -227,3 +227,22 @@ def test_bad_noise_input():
         expected_accuracy(clean, [0, 1], [0.1], uniform(3), [1])
     with pytest.raises(ValueError, match="clean must have shape"):
         expected_accuracy(clean[0], [0], [0.1], uniform(3), [1])
+
+
+def test_local_noise_rate_generalises_eq1():
+    from knnoise.analytic import expected_accuracy_local
+
+    rng = np.random.default_rng(11)
+    clean = rng.dirichlet(np.full(5, 0.3), size=50)
+    labels = clean.argmax(axis=1)
+    ks = [1, 7, 15]
+    constant = expected_accuracy_local(clean, labels, np.full(50, 0.4), flip(5), ks)
+    np.testing.assert_allclose(constant, expected_accuracy(clean, labels, [0.4], flip(5), ks)[0], atol=1e-14)
+    # All-or-nothing local noise: the clean half keeps its accuracy, the flipped half follows the flip target.
+    local = np.repeat([0.0, 1.0], 25)
+    mixed = expected_accuracy_local(clean, labels, local, flip(5), ks)
+    halves = [expected_accuracy(clean[:25], labels[:25], [0.0], flip(5), ks)[0],
+              expected_accuracy(clean[25:], labels[25:], [1.0], flip(5), ks)[0]]  # fmt: skip
+    np.testing.assert_allclose(mixed, np.mean(halves, axis=0), atol=1e-14)
+    with pytest.raises(ValueError, match="local_gamma must be in"):
+        expected_accuracy_local(clean, labels, np.full(50, 1.5), flip(5), ks)
