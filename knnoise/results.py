@@ -32,7 +32,7 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def record(chapter: str, claim: str, paper: str, measured: str, *, key: str | None = None) -> bool:
+def record(chapter: str, claim: str, paper: str, measured: str, *, key: str | None = None) -> None:
     """Record one result of ``chapter`` (the notebook's name) for the intro's claims table.
 
     Parameters
@@ -48,21 +48,18 @@ def record(chapter: str, claim: str, paper: str, measured: str, *, key: str | No
     key : str, optional
         Identifies the row within the chapter (default: ``claim``); recording it again replaces it.
 
-    Returns
-    -------
-    bool
-        Whether the result was written (only when ``$KNNOISE_RESULTS`` is set, i.e. under the runner).
+    Nothing is written when ``$KNNOISE_RESULTS`` is unset (outside the runner). Returns None, so a call
+    that ends a notebook cell displays nothing.
     """
     folder = os.environ.get(RESULTS_ENV)
     if not folder:
-        return False
+        return
     path = Path(folder) / f"{chapter}.json"
     rows = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
     key = key or claim
     row = {"key": key, "claim": claim, "paper": paper, "measured": measured}
     rows = [r for r in rows if r.get("key") != key] + [row]
     _write_atomic(path, json.dumps(rows, indent=1))
-    return True
 
 
 def _cell(text: str) -> str:

@@ -251,7 +251,8 @@ record(
     "fig4_dnn",
     "DNNs resist uniform noise up to ~90% but flip noise only up to 50%",
     "Fig. 4(a-f): MNIST, CIFAR-10 and ImageNet accuracy vs noise level",
-    f"{ds.name} net ({ds.n_train} images, {epochs} epochs): uniform γ = {u_hi:g}: {_at('uniform', u_hi)}; "
+    f"{ds.name} net ({ds.n_train} images, {epochs} epoch{'s' if epochs > 1 else ''}): "
+    f"uniform γ = {u_hi:g}: {_at('uniform', u_hi)}; "
     f"flip γ = {f_lo:g}: {_at('flip', f_lo)}, γ = {f_hi:g}: {_at('flip', f_hi)} "
     f"(clean {clean_net.test_accuracy:.3f})",
 )

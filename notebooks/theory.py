@@ -157,7 +157,7 @@ for n_lab, k in [(100, 50), (1000, 200)]:
 checks = pd.DataFrame(rows)
 checks["|solver - brute|"] = (checks["solver"] - checks["brute force"]).abs()
 checks["|solver - MC| / se"] = (checks["solver"] - checks["Monte Carlo"]).abs() / checks["MC std. error"]
-display(checks.style.format(precision=6, na_rep="—"))
+display(checks.style.format(precision=6, na_rep="—").set_table_attributes('class="dataframe"'))
 print(
     f"largest |solver - brute force|: {checks['|solver - brute|'].max():.1e}; "
     f"largest |solver - MC| in standard errors: {checks['|solver - MC| / se'].max():.2f}"
@@ -268,7 +268,11 @@ speed = pd.DataFrame(
     },
     index=[f"plain Eq. 4, K = {speed_k}", f"solver, K = {speed_k}", f"solver, every K = 1..{speed_k}"],
 )
-display(speed.style.format({"seconds": "{:.4f}", "vs plain Eq. 4 (one K)": "{:.1f}x"}))
+display(
+    speed.style.format({"seconds": "{:.4f}", "vs plain Eq. 4 (one K)": "{:.1f}x"}).set_table_attributes(
+        'class="dataframe"'
+    )
+)
 print(f"{speed_rows} rows, L = {n_labels}; max |solver - plain| = {np.abs(fast - ref).max():.1e}")
 record(
     "theory",

@@ -3,16 +3,18 @@
 from knnoise.results import RESULTS_ENV, record, results_markdown, write_results_page
 
 
-def test_record_is_a_no_op_outside_the_runner(monkeypatch):
+def test_record_is_a_no_op_outside_the_runner(monkeypatch, tmp_path):
     monkeypatch.delenv(RESULTS_ENV, raising=False)
-    assert record("fig3_knn", "claim", "paper", "measured") is False
+    monkeypatch.chdir(tmp_path)
+    assert record("fig3_knn", "claim", "paper", "measured") is None
+    assert not list(tmp_path.rglob("*.json"))
 
 
 def test_rows_are_replaced_by_key_and_rendered_in_chapter_order(tmp_path, monkeypatch):
     monkeypatch.setenv(RESULTS_ENV, str(tmp_path))
-    assert record("fig4_dnn", "DNN claim", "Fig. 4", "0.9")
-    assert record("fig3_knn", "K-NN claim", "Fig. 3", "gap 0.05 | old")
-    assert record("fig3_knn", "K-NN claim", "Fig. 3", "gap 0.01")  # replaces the row
+    record("fig4_dnn", "DNN claim", "Fig. 4", "0.9")
+    record("fig3_knn", "K-NN claim", "Fig. 3", "gap 0.05 | old")
+    record("fig3_knn", "K-NN claim", "Fig. 3", "gap 0.01")  # replaces the row
     table = results_markdown(tmp_path, ["fig3_knn", "fig4_dnn"], "/book/executed/")
     lines = table.strip().splitlines()
     assert len(lines) == 4

@@ -1,0 +1,311 @@
+"""Real-browser check of the built book (issue 6): every page opened in headless Chromium.
+
+Not part of ``make test``: pytest's ``addopts`` deselects the ``browser`` marker, and ``.ci/run`` runs
+``pytest -m browser`` after building the book with ``make book PROFILE=smoke``. Run it by hand with::
+
+    make book PROFILE=smoke && .venv/bin/pytest -m browser -v
+
+The book is read from ``_build/html`` (or ``$KNNOISE_BOOK_HTML``, a built ``html`` folder elsewhere);
+a full-page screenshot of each page is written to ``screenshots/`` beside it (``_build/screenshots/``).
+Debian's ``chromium`` and ``chromium-driver`` are installed with apt-get when missing.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+HTML = Path(os.environ.get("KNNOISE_BOOK_HTML") or REPO / "_build" / "html").resolve()
+SCREENSHOTS = HTML.parent / "screenshots"
+# The book the html was built from (``<root>/_build/html``): its _toc.yml names the pages to open.
+BOOK_ROOT = HTML.parents[1] if (HTML.parents[1] / "_toc.yml").is_file() else REPO
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+WIDTH = 1280
+MAX_HEIGHT = 16_000  # px: a screenshot taller than this is cut (Chromium's texture limit is ~16k)
+URL_RE = re.compile(r"\b(?:https?|wss?)://[^\s\"'()<>]+")
+
+
+# ----------------------------------------------------------------------------------------------------
+# The pages: the toc's files, as the book renders them
+
+
+def _toc_files(entries: list) -> list[str]:
+    files: list[str] = []
+    for entry in entries or []:
+        if isinstance(entry, dict):
+            if "file" in entry:
+                files.append(str(entry["file"]))
+            for key in ("parts", "chapters", "sections"):
+                files.extend(_toc_files(entry.get(key) or []))
+    return files
+
+
+def book_pages() -> list[str]:
+    """HTML paths (relative to the html folder) of every page in ``_toc.yml``, in the book's order.
+
+    ``index.html`` (Jupyter Book's redirect to the root page) comes first; genindex/search are skipped.
+    """
+    toc = yaml.safe_load((BOOK_ROOT / "_toc.yml").read_text(encoding="utf-8")) or {}
+    files = ([str(toc["root"])] if "root" in toc else []) + _toc_files([toc])
+    pages = ["index.html"]
+    for file in files:
+        stem = re.sub(r"\.(md|ipynb|rst|py)$", "", file)
+        if f"{stem}.html" not in pages:
+            pages.append(f"{stem}.html")
+    return pages
+
+
+PAGES = book_pages()
+
+
+def _is_notebook_page(page: str) -> bool:
+    return page.startswith("book/executed/")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Fixtures: the built book, an HTTP server, a browser
+
+
+@pytest.fixture(scope="module")
+def html_dir() -> Path:
+    if not (HTML / "index.html").is_file():
+        pytest.fail(
+            f"no built book at {HTML}: build the book first (`make book PROFILE=smoke`), "
+            "or point $KNNOISE_BOOK_HTML at a built html folder",
+            pytrace=False,
+        )
+    return HTML
+
+
+def _ensure_chromium() -> None:
+    """Install Debian's chromium and chromium-driver if either is missing; skip if that is impossible."""
+    if CHROMIUM.exists() and CHROMEDRIVER.exists():
+        return
+    missing = ", ".join(str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists())
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        pytest.skip(f"{missing} missing; cannot apt-get install chromium chromium-driver (not root/Debian)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    steps = (
+        ["apt-get", "update", "-q"],
+        # Both names: chromium-driver requires the same chromium version, so an older chromium is upgraded.
+        # fonts-liberation is only a recommendation of chromium's, but without it pages render in fallbacks.
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium", "chromium-driver"]
+        + ["fonts-liberation"],
+    )
+    for step in steps:
+        done = subprocess.run(step, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        if done.returncode != 0:
+            tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
+            pytest.skip(f"{missing} missing and `{' '.join(step)}` failed: " + " | ".join(tail))
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip(f"apt-get installed chromium/chromium-driver but {missing} still missing")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url(html_dir: Path) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(html_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def driver(html_dir: Path) -> Iterator[object]:
+    _ensure_chromium()
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the `test` extra")
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="knnoise-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",  # CI runs as root
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--hide-scrollbars",
+        f"--window-size={WIDTH},2000",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    browser.set_page_load_timeout(90)
+    browser.set_script_timeout(30)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield browser
+    finally:
+        browser.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------------------------------
+# What a page must satisfy
+
+
+def _is_external(message: str) -> bool:
+    """True when a console message is about a resource outside this server.
+
+    The machines that run this check have no internet: MathJax, web fonts, widget scripts from a CDN and
+    the like fail to load, and Chromium logs each failure (and errors that follow from it in that
+    external script) as SEVERE. Those are expected offline and ignored; a message whose source is this
+    server (127.0.0.1), or that names no URL at all, is the book's own and fails the test.
+    """
+    urls = URL_RE.findall(message)
+    if not urls:
+        return False
+    return urlsplit(urls[0]).hostname not in LOCAL_HOSTS
+
+
+def _is_implicit_favicon(message: str) -> bool:
+    """True for the 404 of ``/favicon.ico``, which Chromium requests by itself when a page names no icon.
+
+    The book declares no favicon (Jupyter Book's ``html.favicon`` is unset), so every first page view
+    logs this 404; it is not a resource the book refers to, and is ignored.
+    """
+    urls = URL_RE.findall(message)
+    return bool(urls) and urlsplit(urls[0]).path == "/favicon.ico"
+
+
+# Each returns a list of problems found in the page, as text.
+_IMAGES_JS = """
+return Array.from(document.images).map(img => ({
+    src: img.currentSrc || img.src, alt: img.alt,
+    ok: img.complete && img.naturalWidth > 0}));
+"""
+
+_WAIT_IMAGES_JS = """
+const done = arguments[arguments.length - 1];
+const pending = Array.from(document.images).filter(img => !img.complete).map(img => new Promise(
+    resolve => { img.addEventListener('load', resolve); img.addEventListener('error', resolve); }));
+Promise.all(pending).then(() => done(true));
+setTimeout(() => done(false), 20000);
+"""
+
+_ERROR_OUTPUTS_JS = r"""
+const found = [];
+const text = el => (el.innerText || el.textContent || '').trim();
+const brief = t => t.replace(/\s+/g, ' ').slice(0, 200);
+// MyST-NB renders an error output with the classes "output traceback" (nbformat `error`);
+// "output error" is what older renderers (nbsphinx-like) use.
+const errorOutputs = ['.cell_output .output.traceback', '.cell_output .traceback',
+                      '.cell_output .output.error', 'div.output_error'].join(', ');
+for (const el of document.querySelectorAll(errorOutputs))
+    found.push('error output: ' + brief(text(el)));
+// Any output (stderr or stdout) that prints a traceback, and papermill's marker for a failed cell.
+const markers = ['Traceback (most recent call last)', 'An Exception was encountered at'];
+for (const el of document.querySelectorAll('.cell_output, .output')) {
+    const t = text(el);
+    for (const m of markers) if (t.includes(m)) { found.push('output with "' + m + '": ' + brief(t)); break; }
+}
+for (const el of document.querySelectorAll('.cell_output .stderr')) {
+    const t = text(el);
+    if (/Traceback|^\w*Error\b|\bError:/m.test(t)) found.push('stderr error: ' + brief(t));
+}
+return Array.from(new Set(found));
+"""
+
+_LAUNCH_JS = """
+const menu = document.querySelector('.dropdown-launch-buttons');
+const binder = Array.from(document.querySelectorAll('a[href]')).filter(a => a.href.includes('mybinder.org'));
+return {menu: menu !== null, binder: binder.map(a => a.href)};
+"""
+
+_PROGRESS_JS = r"""
+// tqdm's text form ("  0%|          | 0/10 [00:00<?, ?it/s]") left in an output: a widget's text
+// fallback or a stderr bar. Reported as a warning, not a failure.
+const bar = /\d+%\|[^\n]*\|\s*\d+\/\d+/;
+return Array.from(document.querySelectorAll('.cell_output'))
+    .map(el => (el.innerText || el.textContent || '')).filter(t => bar.test(t))
+    .map(t => t.split('\n').find(line => bar.test(line)).trim().slice(0, 120));
+"""
+
+
+def _screenshot(driver, page: str) -> Path:
+    height = driver.execute_script(
+        "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight);"
+    )
+    driver.set_window_size(WIDTH, min(max(int(height), 800), MAX_HEIGHT))
+    time.sleep(0.3)  # let the layout settle after the resize
+    path = SCREENSHOTS / (page.removesuffix(".html").replace("/", "__") + ".png")
+    driver.save_screenshot(str(path))
+    driver.set_window_size(WIDTH, 2000)
+    return path
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_in_browser(page: str, html_dir: Path, base_url: str, driver) -> None:
+    assert (html_dir / page).is_file(), f"{page} is in _toc.yml but was not built into {html_dir}"
+    driver.get_log("browser")  # drop what earlier pages logged
+    driver.get(base_url + page)
+    driver.execute_async_script(_WAIT_IMAGES_JS)
+    problems: list[str] = []
+
+    title = driver.title.strip()
+    if not title:
+        problems.append("the page has an empty <title>")
+    if not driver.find_elements("css selector", "h1"):
+        problems.append("the page has no <h1> heading")
+
+    images = driver.execute_script(_IMAGES_JS)
+    for img in images:
+        if img["ok"]:
+            continue
+        if _is_external(img["src"]):
+            continue  # an image on another host cannot load offline; the same rule as the console
+        problems.append(f"image not loaded: {img['src'][:120]} (alt={img['alt']!r})")
+
+    problems += driver.execute_script(_ERROR_OUTPUTS_JS)
+
+    if _is_notebook_page(page):
+        launch = driver.execute_script(_LAUNCH_JS)
+        if not launch["menu"]:
+            problems.append("no launch-buttons menu (.dropdown-launch-buttons) on a notebook page")
+        if not launch["binder"]:
+            problems.append("no Binder launch link (mybinder.org) on a notebook page")
+
+    shot = _screenshot(driver, page)
+    logs = driver.get_log("browser")
+    severe = [e["message"] for e in logs if e.get("level") == "SEVERE"]
+    problems += [f"console error: {m}" for m in severe if not (_is_external(m) or _is_implicit_favicon(m))]
+
+    bars = driver.execute_script(_PROGRESS_JS)
+    if bars:
+        warnings.warn(f"{page}: progress-bar text in outputs: {bars[:3]}", stacklevel=1)
+
+    assert not problems, f"{page} ({title!r}; screenshot {shot}):\n  " + "\n  ".join(problems)
