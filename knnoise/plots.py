@@ -464,6 +464,8 @@ def knn_softmax_agreement(
     path : path-like, optional
         Save the figure there as well.
     """
+    from matplotlib.ticker import FuncFormatter
+
     ks = np.asarray(ks, dtype=float)
     if set(distance) != set(agreement):
         raise ValueError("distance and agreement must name the same settings")
@@ -502,10 +504,9 @@ def knn_softmax_agreement(
     )
     for ax in (ax_d, ax_a):
         ax.set_xscale("log")
-        ax.set_xlabel("K (nearest training examples, penultimate-layer features)")
+        ax.set_xlabel("K (nearest training examples in feature space)")
         ax.grid(alpha=0.3, which="both")
-        ax.set_xticks(ks, [f"{int(k)}" for k in ks], fontsize="small")
-        ax.minorticks_off()
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     ax_d.set_ylabel("mean total-variation distance")
     ax_d.set_title("softmax vs K-NN label histogram", fontsize="medium")
     ax_d.set_ylim(bottom=0)
