@@ -268,11 +268,27 @@ def _screenshot(driver, page: str) -> Path:
     return path
 
 
+def _wait_until_loaded(driver, seconds: float = 15.0) -> None:
+    """Wait for the document (after index.html's redirect, the root page) to finish loading its heading."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def ready(d) -> bool:
+        complete = d.execute_script("return document.readyState") == "complete"
+        return complete and bool(d.find_elements("css selector", "h1"))
+
+    try:
+        WebDriverWait(driver, seconds, poll_frequency=0.2).until(ready)
+    except TimeoutException:
+        pass  # the checks below then report what is missing
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_page_in_browser(page: str, html_dir: Path, base_url: str, driver) -> None:
     assert (html_dir / page).is_file(), f"{page} is in _toc.yml but was not built into {html_dir}"
     driver.get_log("browser")  # drop what earlier pages logged
     driver.get(base_url + page)
+    _wait_until_loaded(driver)
     driver.execute_async_script(_WAIT_IMAGES_JS)
     problems: list[str] = []
 
