@@ -150,7 +150,8 @@ record(
     "Supplementary material: K-NN in feature space vs softmax outputs",
     "best K (TV distance, argmax agreement): "
     + "; ".join(
-        f"{name} K = {r['best K']} ({r['TV distance at best K']:.2f}, {r['argmax agreement at best K']:.2f})"
+        f"{name} K = {int(r['best K'])} "
+        f"({r['TV distance at best K']:.2f}, {r['argmax agreement at best K']:.2f})"
         for name, r in noisy_rows.iterrows()
     ),
 )
