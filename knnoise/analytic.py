@@ -12,8 +12,10 @@ How the solver works (see the Theory chapter for the derivation):
   dynamic programme over the labels in *count form*: ``g_j(s) = sum_n Binom(s, n; pi_j) g_{j-1}(s - n)``
   with ``pi_j = p_j / (p_1 + ... + p_j)``. Every term is a probability, so nothing overflows or
   underflows to garbage at any K or L (the paper's Eq. 4 uses K!-scaled multinomial terms instead).
-* One pass over ``m = 0 .. K_max - t`` gives ``G_t`` for *every* K of a sweep at once, and every
-  ``t > K/2`` needs no DP at all (no other label can reach ``t``).
+* One pass over ``m = 0 .. K_max - t`` gives ``G_t`` for *every* K of a sweep at once. Every
+  ``t > K/2`` needs no DP at all (no other label can reach ``t``), and neither does ``t > K/3``: with
+  fewer than ``2t`` other draws at most one other label can reach ``t``, so the failures are disjoint
+  and ``G_t = 1 - sum_j P(Binom(m, p_j) >= t)`` (per tie rule).
 * Ties: ``strict`` caps the others at ``t - 1`` (Eq. 2); ``lowest`` caps labels below the true one at
   ``t - 1`` and those above it at ``t``; ``random`` gives expected credit ``1 / (1 + #tied)``, written
   as ``integral_0^1 x^#tied dx``: the DP carries a weight ``x`` on a count of exactly ``t`` and the
@@ -402,6 +404,45 @@ def _binomial_rows(qi, ks):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _binom_pmf(m, p, n, lfact):  # pragma: no cover - compiled
+    """``Binom(m, n; p)`` from log-factorials (one exp)."""
+    if n < 0 or n > m:
+        return 0.0
+    if p >= 1.0:
+        return 1.0 if n == m else 0.0
+    return math.exp(lfact[m] - lfact[n] - lfact[m - n] + n * math.log(p) + (m - n) * math.log1p(-p))
+
+
+@njit(cache=True)
+def _binom_tail(m, p, f, lfact):  # pragma: no cover - compiled
+    """``P(Binom(m, p) >= f)``, summing from ``f`` outwards over terms that only shrink."""
+    if f <= 0:
+        return 1.0
+    if f > m:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    ratio = p / (1.0 - p)
+    if f > (m + 1) * p:  # above the mode: terms decrease upwards
+        term = _binom_pmf(m, p, f, lfact)
+        total = term
+        for n in range(f, m):
+            term *= (m - n) / (n + 1.0) * ratio
+            total += term
+            if term <= 1e-18 * total:
+                break
+        return total
+    term = _binom_pmf(m, p, f - 1, lfact)  # at or below the mode: 1 - lower tail, terms decrease downwards
+    total = term
+    for n in range(f - 1, 0, -1):
+        term *= n / ((m - n + 1.0) * ratio)
+        total += term
+        if term <= 1e-18 * total:
+            break
+    return max(0.0, 1.0 - total)
+
+
+@njit(cache=True)
 def _cap_and_first(tie, t, other, label):  # pragma: no cover - compiled
     """Largest count another label may reach and the first count that is not fully credited."""
     if tie == 0:  # strict: others <= t - 1
@@ -472,6 +513,7 @@ def _row(q, label, ks, tie, tol, lfact, gl_x, gl_w):  # pragma: no cover - compi
     n_con = np.zeros(t_max + 1, np.int64)  # labels 0..n_con-1 (sorted order) are constrained
     nodes = np.zeros(t_max + 1, np.int64)
     active = np.zeros(t_max + 1, np.bool_)
+    single = np.zeros(t_max + 1, np.bool_)
     for t in range(1, t_max + 1):
         if pmax[t] <= skip:
             continue
@@ -491,14 +533,18 @@ def _row(q, label, ks, tie, tol, lfact, gl_x, gl_w):  # pragma: no cover - compi
                 nc = n_o
         n_con[t] = nc
         nodes[t] = min(nc, s_t // t) // 2 + 1 if tie == 1 else 1
+        # With fewer than 2t other draws at most one other label can reach t: the failures are disjoint
+        # events, and G_t = 1 - sum of per-label binomial tails (no DP needed).
+        single[t] = s_t < 2 * t
 
     # DP state: for every active t and quadrature node, g(s) for s = 0 .. k_max - t, in one flat array.
     offset = np.zeros(t_max + 2, np.int64)
     for t in range(1, t_max + 1):
-        offset[t + 1] = offset[t] + (nodes[t] * (k_max - t + 1) if active[t] and n_con[t] > 0 else 0)
+        in_dp = active[t] and n_con[t] > 0 and not single[t]
+        offset[t + 1] = offset[t] + (nodes[t] * (k_max - t + 1) if in_dp else 0)
     g = np.zeros(offset[t_max + 1])
     for t in range(1, t_max + 1):
-        for nd in range(nodes[t] if active[t] and n_con[t] > 0 else 0):
+        for nd in range(nodes[t] if active[t] and n_con[t] > 0 and not single[t] else 0):
             g[offset[t] + nd * (k_max - t + 1)] = 1.0  # zero labels, zero draws
     lo = np.ones(t_max + 1, np.int64)  # g(s) == 1 for s < lo
     hi = np.zeros(t_max + 1, np.int64)  # g(s) == 0 for s > hi
@@ -508,7 +554,7 @@ def _row(q, label, ks, tie, tol, lfact, gl_x, gl_w):  # pragma: no cover - compi
         c_max = -1
         s_max = -1
         for t in range(1, t_max + 1):
-            if active[t] and r < n_con[t]:
+            if active[t] and r < n_con[t] and not single[t]:
                 cap = _cap_and_first(tie, t, orig[r], label)[0]
                 c_max = max(c_max, cap)
                 s_max = max(s_max, min(k_max - t, hi[t] + cap))  # the rows this label's DP reads
@@ -530,7 +576,7 @@ def _row(q, label, ks, tie, tol, lfact, gl_x, gl_w):  # pragma: no cover - compi
             for n in range(min(s, c_max) + 1, width):
                 table[cur + n] = 0.0
         for t in range(1, t_max + 1):
-            if not (active[t] and r < n_con[t]):
+            if not (active[t] and r < n_con[t]) or single[t]:
                 continue
             cap, first = _cap_and_first(tie, t, orig[r], label)
             s_t = k_max - t
@@ -560,6 +606,22 @@ def _row(q, label, ks, tie, tol, lfact, gl_x, gl_w):  # pragma: no cover - compi
     binom_buf = np.empty(k_max + 1)
     for t in range(1, t_max + 1):
         if not active[t]:
+            continue
+        if single[t]:
+            for kk in range(nk):
+                m = ks[kk] - t
+                if m < t:  # t > K/2: already counted
+                    continue
+                loss = 0.0
+                for r in range(n_con[t]):
+                    cap, first = _cap_and_first(tie, t, orig[r], label)
+                    if first > m:
+                        continue
+                    if tie == 1:  # a tie at t earns 1/2, more than t loses
+                        loss += _binom_tail(m, p[r], t + 1, lfact) + 0.5 * _binom_pmf(m, p[r], t, lfact)
+                    else:
+                        loss += _binom_tail(m, p[r], cap + 1, lfact)
+                out[kk] += B[kk, t] * (1.0 - loss)
             continue
         s_t = k_max - t
         if nodes[t] == 1 and n_con[t] > 0:  # no quadrature: read the DP state in place
