@@ -23,7 +23,8 @@ How the solver works (see the Theory chapter for the derivation):
 * Pruning with a proven bound ``tol`` on the absolute error of each probability: values of ``t`` whose
   binomial weight is below ``tol / (2 T)`` are skipped, and other labels whose chance of reaching the
   cap is below a per-``t`` budget (a union bound ``C(S, f) p^f``) are merged into one unconstrained
-  label. ``tol=0`` disables all pruning; the default ``1e-14`` is at the level of rounding.
+  label. ``tol=0`` disables all pruning; the default ``1e-14`` is at the level of rounding (the
+  floating-point rounding of the DP itself, about 1e-13 at L = 1000, comes on top of ``tol``).
 """
 
 from __future__ import annotations
