@@ -34,6 +34,12 @@ flip_gammas = None  # flip noise levels; None: 0 to 0.8 in steps of 0.05
 repeats = 3  # independent noise draws per level
 ties = "lowest"  # the empirical vote's tie rule: lowest (scikit-learn), random (expected), strict
 seed = 0  # seeds the subsets and the noise draws
+embedding = (
+    "pixels"  # pixels, or network: a clean-trained net's 256-d features (the paper's CIFAR-10 setting)
+)
+model = "mnist"  # the network of the network embedding: mnist, or allcnnc for CIFAR-10
+epochs = 3  # its training epochs (clean labels; the best clean-validation epoch is kept)
+lr = 0.003  # its Adam learning rate
 
 # %%
 # %matplotlib inline
@@ -42,6 +48,7 @@ import pandas as pd
 from IPython.display import display
 
 from knnoise import expected_accuracy, plots
+from knnoise.experiment import clean_network
 from knnoise.knn import clean_distribution, knn_accuracy, neighbor_graph
 from knnoise.noise import corrupt, flip, uniform
 from knnoise.notebook import (
@@ -62,6 +69,9 @@ flip_gammas = check_noise_levels("flip_gammas", flip_gammas, np.round(np.arange(
 repeats = check_int("repeats", repeats)
 ties = check_choice("ties", ties, ("lowest", "random", "strict"))
 seed = check_int("seed", seed, minimum=0)
+embedding = check_choice("embedding", embedding, ("pixels", "network"))
+model = check_choice("model", model, ("mnist", "allcnnc"))
+epochs = check_int("epochs", epochs)
 show_parameters(
     {
         "dataset": dataset,
@@ -74,12 +84,16 @@ show_parameters(
         "repeats": repeats,
         "ties": ties,
         "seed": seed,
+        "embedding": embedding,
+        **({"model": model, "epochs": epochs, "lr": lr} if embedding == "network" else {}),
     }
 )
 
 # %% [markdown]
 # ## The neighbour graph and the clean neighbourhoods
 #
+# K-NN runs on the pixels, or (`embedding = "network"`, the paper's CIFAR-10 and ImageNet setting) on the
+# 256-d penultimate features of a network trained on the clean labels.
 # The neighbours of a test example do not depend on the labels, so the exact top-$K_{\max}$ Euclidean
 # neighbour graph is computed once (and cached); every noise draw and every K then only re-reads labels
 # through it. $C_s$ for a given K is the label histogram of the K clean neighbours.
@@ -89,7 +103,14 @@ ds = load_dataset(dataset, data_path=data_path, train_subset=train_subset, test_
 if max(ks) > ds.n_train:
     raise ValueError(f"ks must not exceed the {ds.n_train} training examples, got {max(ks)}")
 print(ds)
-graph = neighbor_graph(ds.flat("train"), ds.flat("test"), k_max=max(ks))
+if embedding == "network":  # the penultimate features of a network trained on the clean labels
+    schedule = {"model": model, "epochs": epochs, "lr": float(lr), "lr_halving_every": None}
+    net = clean_network(ds, schedule, seed=seed)
+    print(f"embedding: {model} network features, clean test accuracy {net.test_accuracy:.4f}")
+    x_train, x_test = net.train_features, net.test_features
+else:
+    x_train, x_test = ds.flat("train"), ds.flat("test")
+graph = neighbor_graph(x_train, x_test, k_max=max(ks))
 n_labels = ds.n_classes
 clean = clean_distribution(graph, ds.y_train, ks, n_labels)  # (len(ks), M, L)
 clean_acc = knn_accuracy(
