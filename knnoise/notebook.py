@@ -13,7 +13,15 @@ import yaml
 
 from knnoise import data
 
-__all__ = ["check_choice", "check_int", "check_ks", "check_noise_levels", "load_dataset", "show_parameters"]
+__all__ = [
+    "check_choice",
+    "check_int",
+    "check_ks",
+    "check_noise_levels",
+    "check_schedule",
+    "load_dataset",
+    "show_parameters",
+]
 
 
 def check_int(name: str, value, minimum: int = 1, allow_none: bool = False) -> int | None:
@@ -68,6 +76,17 @@ def check_noise_levels(name: str, value, default: Sequence[float]) -> np.ndarray
         if isinstance(g, bool) or not isinstance(g, (int, float)) or not 0 <= g <= 1:
             raise ValueError(f"{name} entries must be numbers in [0, 1], got {g!r}")
     return np.asarray(value, dtype=float)
+
+
+def check_schedule(model, epochs, lr, lr_halving_every) -> dict:
+    """The training schedule of the DNN chapters (checked), as ``knnoise.experiment`` takes it."""
+    model = check_choice("model", model, ("mnist", "allcnnc"))
+    epochs = check_int("epochs", epochs)
+    lr = _parse(lr)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    halving = check_int("lr_halving_every", lr_halving_every, allow_none=True)
+    return {"model": model, "epochs": epochs, "lr": float(lr), "lr_halving_every": halving}
 
 
 def load_dataset(

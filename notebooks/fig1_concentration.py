@@ -59,25 +59,21 @@ from sklearn.model_selection import train_test_split
 from knnoise import plots
 from knnoise.experiment import clean_network, noisy_network
 from knnoise.knn import neighbor_graph
-from knnoise.notebook import check_choice, check_int, load_dataset, show_parameters
+from knnoise.notebook import check_choice, check_int, check_schedule, load_dataset, show_parameters
 from knnoise.results import record
 
 train_subset = check_int("train_subset", train_subset, allow_none=True)
 test_subset = check_int("test_subset", test_subset, allow_none=True)
-epochs = check_int("epochs", epochs)
-lr_halving_every = check_int("lr_halving_every", lr_halving_every, allow_none=True)
-if isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0:
-    raise ValueError(f"lr must be a positive number, got {lr!r}")
 if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 < gamma < 1:
     raise ValueError(f"gamma must be a number in (0, 1), got {gamma!r}")
 tsne_points = check_int("tsne_points", tsne_points, minimum=10, allow_none=True)
 if isinstance(perplexity, bool) or not isinstance(perplexity, (int, float)) or perplexity <= 0:
     raise ValueError(f"perplexity must be a positive number, got {perplexity!r}")
 neighbours = check_int("neighbours", neighbours)
-model = check_choice("model", model, ("mnist", "allcnnc"))
 device = check_choice("device", device, ("auto", "cpu", "cuda"))
 seed = check_int("seed", seed, minimum=0)
-schedule = {"model": model, "epochs": epochs, "lr": float(lr), "lr_halving_every": lr_halving_every}
+schedule = check_schedule(model, epochs, lr, lr_halving_every)
+model, epochs = schedule["model"], schedule["epochs"]
 show_parameters(
     {
         "dataset": dataset,

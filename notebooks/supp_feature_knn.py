@@ -59,6 +59,7 @@ from knnoise.notebook import (
     check_int,
     check_ks,
     check_noise_levels,
+    check_schedule,
     load_dataset,
     show_parameters,
 )
@@ -71,14 +72,10 @@ levels = {
 ks = check_ks("ks", ks)
 train_subset = check_int("train_subset", train_subset, allow_none=True)
 test_subset = check_int("test_subset", test_subset, allow_none=True)
-epochs = check_int("epochs", epochs)
-lr_halving_every = check_int("lr_halving_every", lr_halving_every, allow_none=True)
-if isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0:
-    raise ValueError(f"lr must be a positive number, got {lr!r}")
-model = check_choice("model", model, ("mnist", "allcnnc"))
 device = check_choice("device", device, ("auto", "cpu", "cuda"))
 seed = check_int("seed", seed, minimum=0)
-schedule = {"model": model, "epochs": epochs, "lr": float(lr), "lr_halving_every": lr_halving_every}
+schedule = check_schedule(model, epochs, lr, lr_halving_every)
+model, epochs = schedule["model"], schedule["epochs"]
 show_parameters(
     {
         "dataset": dataset,

@@ -36,3 +36,18 @@ def test_bad_parameters_name_themselves(call, match):
 def test_load_dataset_subsets():
     ds = load_dataset("digits", train_subset=100, test_subset=50, seed=1)
     assert (ds.n_train, ds.n_test) == (100, 50)
+
+
+def test_check_schedule():
+    from knnoise.notebook import check_schedule
+
+    assert check_schedule("mnist", "3", 0.01, None) == {
+        "model": "mnist",
+        "epochs": 3,
+        "lr": 0.01,
+        "lr_halving_every": None,
+    }
+    with pytest.raises(ValueError, match="lr must be a positive number, got -1"):
+        check_schedule("mnist", 3, -1, None)
+    with pytest.raises(ValueError, match="model must be one of"):
+        check_schedule("resnet", 3, 0.01, None)
