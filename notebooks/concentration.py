@@ -245,11 +245,14 @@ record(
 # ## What we see
 #
 # At $\kappa = 0$ the noise is randomly spread flip noise and the measured accuracy sits at the paper's
-# randomly spread prediction: below $\gamma = 1/2$ the large-K vote removes almost all of the noise. As
-# the same noise is gathered into compact regions, the accuracy falls steadily towards $1 - \gamma$, the
-# paper's concentrated prediction, which it reaches at $\kappa = 1$: a test example is then either in a
-# clean neighbourhood or in a corrupted one, and averaging within the neighbourhood no longer helps. The
-# larger K, the more it gains from spread noise and the more it loses as the noise concentrates; K = 1
-# cannot average and is flat at about $1 - \gamma$ throughout. The local-rate generalisation of Eq. 3
-# tracks the measurements over the whole range, which the global $\gamma$ cannot: it is the neighbourhood's
-# own noise rate, not the dataset's, that decides the vote. The networks follow the same path.
+# randomly spread prediction: below $\gamma = 1/2$ a large-K vote removes almost all of the noise. As the
+# same noise is gathered into compact regions, the accuracy falls steadily to about $1 - \gamma$, the
+# paper's concentrated prediction (on MNIST pixels a large K ends a little below it, since a compact
+# corrupted region also outvotes clean examples at its border). A test example is then either in a clean
+# neighbourhood or in a corrupted one, and averaging within the neighbourhood no longer helps. The larger
+# K, the more it gains from spread noise and the more it loses as the noise concentrates; K = 1 cannot
+# average and stays near $1 - \gamma$ throughout. At $\gamma = 1/2$ flip noise is already at its breaking
+# point, so concentration has nothing left to take. The local-rate generalisation of Eq. 3 tracks the
+# measurements over the whole range, which the global $\gamma$ cannot: it is the neighbourhood's own noise
+# rate, not the dataset's, that decides the vote. The networks lose accuracy too as the noise concentrates,
+# less steeply than a large-K vote.
