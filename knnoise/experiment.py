@@ -54,6 +54,11 @@ def _schedule(schedule: Mapping[str, Any]) -> dict[str, Any]:
     return dict(schedule)
 
 
+def _train_noisy(ds: Dataset, labels: np.ndarray, schedule: dict, seed: int, device: str) -> TrainResult:
+    """A cached network on noisy labels (without train-set outputs, which only the clean net needs)."""
+    return train_cached(ds, labels, **schedule, seed=seed, device=device, progress=False, train_outputs=False)
+
+
 def clean_network(
     ds: Dataset, schedule: Mapping[str, Any], seed: int = 0, device: str = "auto"
 ) -> TrainResult:
@@ -97,9 +102,7 @@ def noisy_network(
     corruption = noisy_labels(ds, kind, gamma, repeat, seed=seed, embedding=embedding)
     if gamma == 0 and repeat == 0:  # the clean network itself: trained once, shared by every noise kind
         return clean_network(ds, schedule, seed=seed, device=device), corruption
-    options = {"seed": seed + repeat, "device": device, "progress": False, "train_outputs": False}
-    result = train_cached(ds, corruption.labels, **schedule, **options)
-    return result, corruption
+    return _train_noisy(ds, corruption.labels, schedule, seed + repeat, device), corruption
 
 
 def dnn_cell(
@@ -157,5 +160,4 @@ def knob_network(
         seed=int(np.random.default_rng(rng_seed).integers(2**31)),
         n_labels=ds.n_classes,
     )
-    options = {"seed": seed + repeat, "device": device, "progress": False, "train_outputs": False}
-    return train_cached(ds, corruption.labels, **schedule, **options), corruption
+    return _train_noisy(ds, corruption.labels, schedule, seed + repeat, device), corruption

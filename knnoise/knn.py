@@ -641,6 +641,18 @@ def _tied_label(counts, best, pick):  # pragma: no cover - compiled
     return -1
 
 
+@njit(cache=True, inline="always")
+def _add_vote(counts, lab, best, n_best, lowest):  # pragma: no cover - compiled
+    """Count one more vote for ``lab``: the top count, how many labels share it, the lowest of them."""
+    c = counts[lab] + 1
+    counts[lab] = c
+    if c > best:
+        return c, 1, lab
+    if c == best:
+        return best, n_best + 1, min(lowest, lab)
+    return best, n_best, lowest
+
+
 @njit(parallel=True, cache=True)
 def _predict_kernel(indices, labels, ks_sorted, order, n_labels, tie, seed, out):  # pragma: no cover
     """One pass over the neighbours per (label vector, test example), reading the vote at each K."""
@@ -656,15 +668,7 @@ def _predict_kernel(indices, labels, ks_sorted, order, n_labels, tie, seed, out)
         lowest = -1
         kk = 0
         for j in range(ks_sorted[n_k - 1]):
-            lab = labels[r, indices[m, j]]
-            c = counts[lab] + 1
-            counts[lab] = c
-            if c > best:
-                best, n_best, lowest = c, 1, lab
-            elif c == best:
-                n_best += 1
-                if lab < lowest:
-                    lowest = lab
+            best, n_best, lowest = _add_vote(counts, labels[r, indices[m, j]], best, n_best, lowest)
             while kk < n_k and ks_sorted[kk] == j + 1:
                 if n_best == 1 or tie == _LOWEST:
                     p = lowest
@@ -697,15 +701,7 @@ def _accuracy_kernel(
             lowest = -1
             kk = 0
             for j in range(ks_sorted[n_k - 1]):
-                lab = labels[r, indices[m, j]]
-                c = counts[lab] + 1
-                counts[lab] = c
-                if c > best:
-                    best, n_best, lowest = c, 1, lab
-                elif c == best:
-                    n_best += 1
-                    if lab < lowest:
-                        lowest = lab
+                best, n_best, lowest = _add_vote(counts, labels[r, indices[m, j]], best, n_best, lowest)
                 while kk < n_k and ks_sorted[kk] == j + 1:
                     if counts[truth] == best:
                         if n_best == 1 or (tie == _LOWEST and truth == lowest):
