@@ -9,9 +9,14 @@ How the solver works (see the Theory chapter for the derivation):
 * Condition on the true label's count ``t``: ``P(n_i = t) = Binom(K, t; q_i)``. Given ``t``, the other
   ``K - t`` draws are multinomial over the other labels with probabilities ``p_j = q_j / (1 - q_i)``.
 * ``G_t(m)``, the probability that ``m`` such draws leave every other label below ``t`` (strict ties), is a
-  dynamic programme over the labels in *count form*: ``g_j(s) = sum_n Binom(s, n; pi_j) g_{j-1}(s - n)``
-  with ``pi_j = p_j / (p_1 + ... + p_j)``. Every term is a probability, so nothing overflows or
-  underflows to garbage at any K or L (the paper's Eq. 4 uses K!-scaled multinomial terms instead).
+  dynamic programme over the labels: ``g_j(s) = sum_n Binom(s, n; pi_j) g_{j-1}(s - n)`` with
+  ``pi_j = p_j / (p_1 + ... + p_j)``, where ``g_j(s)`` is the probability that ``s`` draws among the first
+  ``j`` labels leave each of them below its cap. The solver keeps the scaled states
+  ``u_j(s) = g_j(s) rho^s / s!``, for which a step is a short convolution with a fixed kernel,
+  ``u_j(s) = sum_n (rho pi_j)^n / n! * (1 - pi_j)^(s - n) u_{j-1}(s - n)``: no table of binomials,
+  every term positive. With ``rho = K / e`` every factor ``rho^s / s!`` lies between about
+  ``1 / sqrt(2 pi K)`` and ``e^(K / e)``, so nothing overflows or underflows to garbage for K up to
+  ``MAX_K = 2000`` (the paper's Eq. 4 multiplies K!-sized multinomial coefficients by powers instead).
 * One pass over ``m = 0 .. K_max - t`` gives ``G_t`` for *every* K of a sweep at once. Every
   ``t > K/2`` needs no DP at all (no other label can reach ``t``), and neither does ``t > K/3``: with
   fewer than ``2t`` other draws at most one other label can reach ``t``, so the failures are disjoint
@@ -39,6 +44,7 @@ from tqdm.auto import tqdm
 
 __all__ = [
     "DEFAULT_TOL",
+    "MAX_K",
     "TIE_MODES",
     "expected_accuracy",
     "expected_accuracy_local",
@@ -48,10 +54,12 @@ __all__ = [
 
 TIE_MODES = ("strict", "random", "lowest")
 DEFAULT_TOL = 1e-14
+MAX_K = 2000
 _STRICT, _RANDOM, _LOWEST = 0, 1, 2
 _SUM_TOL = 1e-9
 _AUTO_PROGRESS_ROWS = 20_000
 _CHUNK_ROWS = 2_000
+_RHO_MAX = 650.0  # e**650 < 1.8e308: the DP's scaled states cannot overflow (see _scale)
 # Re-association lets LLVM vectorise the DP's dot products (the results change only at rounding level).
 _FASTMATH = {"reassoc", "contract", "nsz"}
 
@@ -104,13 +112,22 @@ def _check_int(name: str, value, minimum: int = 1) -> int:
 def _check_ks(name: str, value) -> tuple[np.ndarray, bool]:
     """Return the ks as an int64 array and whether a single int was given."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return np.array([_check_int(name, value)], dtype=np.int64), True
+        return np.array([_check_k_range(name, _check_int(name, value))], dtype=np.int64), True
     if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray, range)):
         raise TypeError(f"{name} must be a positive integer or a 1-D sequence of them, got {value!r}")
     ks = [_check_int(f"{name}[{i}]", k) for i, k in enumerate(np.asarray(value).ravel().tolist())]
     if not ks:
         raise ValueError(f"{name} must contain at least one K, got {value!r}")
+    _check_k_range(name, max(ks))
     return np.asarray(ks, dtype=np.int64), False
+
+
+def _check_k_range(name: str, k: int) -> int:
+    if k > MAX_K:
+        raise ValueError(
+            f"{name} must be at most {MAX_K} (the largest K the solver's scaled DP covers), got {k}"
+        )
+    return k
 
 
 def _check_ties(ties: str) -> int:
@@ -339,19 +356,34 @@ def _solve(Q: np.ndarray, labels: np.ndarray, ks: np.ndarray, tie: int, tol: flo
     n_labels = Q.shape[1]
     k_max = int(k_sorted[-1])
     lfact = np.array([math.lgamma(n + 1.0) for n in range(k_max + 1)])
+    rho, unscale = _scale(k_max, lfact)
     gl_x, gl_w = _gauss_legendre_01(_max_nodes(n_labels, k_max) if tie == _RANDOM else 1)
     show = progress if progress is not None else len(Qu) >= _AUTO_PROGRESS_ROWS
     out = np.empty((len(Qu), len(k_sorted)))
     with tqdm(total=len(Qu), desc="plurality accuracy", unit="q", disable=not show) as bar:
         for start in range(0, len(Qu), _CHUNK_ROWS):
             stop = min(start + _CHUNK_ROWS, len(Qu))
-            out[start:stop] = _batch(Qu[start:stop], lu[start:stop], k_sorted, tie, tol, lfact, gl_x, gl_w)
+            out[start:stop] = _batch(
+                Qu[start:stop], lu[start:stop], k_sorted, tie, tol, lfact, rho, unscale, gl_x, gl_w
+            )
             bar.update(stop - start)
     excess = max(float(out.max(initial=0.0)) - 1.0, -float(out.min(initial=0.0)))
     if excess > 1e-9:  # pragma: no cover - would be a solver bug, never silently clipped
         raise RuntimeError(f"plurality accuracy left [0, 1] by {excess:g}; please report this input")
     np.clip(out, 0.0, 1.0, out=out)  # removes only rounding excursions (checked above)
     return out[inverse.ravel()][:, k_back.ravel()]
+
+
+def _scale(k_max: int, lfact: np.ndarray) -> tuple[float, np.ndarray]:
+    """The DP's scale ``rho`` and ``unscale[s] = s! / rho**s`` (the DP stores ``g(s) rho**s / s!``).
+
+    With ``rho = k_max / e`` every scale factor ``rho**s / s!`` (s <= k_max) lies between about
+    ``1 / sqrt(2 pi k_max)`` and ``e**rho``. Above K = 1766, ``rho`` stops at 650 (``e**650 < 1.8e308``);
+    at ``MAX_K`` the smallest factor is then about ``1e-108``, still far from underflow.
+    """
+    rho = max(1.0, min(k_max / math.e, _RHO_MAX))
+    s = np.arange(k_max + 1)
+    return rho, np.exp(lfact - s * math.log(rho))
 
 
 def _max_nodes(n_labels: int, k_max: int) -> int:
@@ -377,10 +409,10 @@ def _gauss_legendre_01(n_max: int) -> tuple[np.ndarray, np.ndarray]:
 # numba kernels
 # ----------------------------------------------------------------------------------------------------
 @njit(cache=True, parallel=True)
-def _batch(Q, labels, ks, tie, tol, lfact, gl_x, gl_w):  # pragma: no cover - compiled
+def _batch(Q, labels, ks, tie, tol, lfact, rho, unscale, gl_x, gl_w):  # pragma: no cover - compiled
     out = np.empty((Q.shape[0], ks.shape[0]))
     for row in prange(Q.shape[0]):
-        out[row] = _row(Q[row], labels[row], ks, tie, tol, lfact, gl_x, gl_w)
+        out[row] = _row(Q[row], labels[row], ks, tie, tol, lfact, rho, unscale, gl_x, gl_w)
     return out
 
 
@@ -405,17 +437,17 @@ def _binomial_rows(qi, ks):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _binom_pmf(m, p, n, lfact):  # pragma: no cover - compiled
-    """``Binom(m, n; p)`` from log-factorials (one exp)."""
+def _binom_pmf(m, p, n, lfact, log_p, log_q):  # pragma: no cover - compiled
+    """``Binom(m, n; p)`` from log-factorials and ``log_p = log(p)``, ``log_q = log(1 - p)`` (one exp)."""
     if n < 0 or n > m:
         return 0.0
     if p >= 1.0:
         return 1.0 if n == m else 0.0
-    return math.exp(lfact[m] - lfact[n] - lfact[m - n] + n * math.log(p) + (m - n) * math.log1p(-p))
+    return math.exp(lfact[m] - lfact[n] - lfact[m - n] + n * log_p + (m - n) * log_q)
 
 
 @njit(cache=True)
-def _binom_tail(m, p, f, lfact):  # pragma: no cover - compiled
+def _binom_tail(m, p, f, lfact, log_p, log_q):  # pragma: no cover - compiled
     """``P(Binom(m, p) >= f)``, summing from ``f`` outwards over terms that only shrink."""
     if f <= 0:
         return 1.0
@@ -425,7 +457,7 @@ def _binom_tail(m, p, f, lfact):  # pragma: no cover - compiled
         return 1.0
     ratio = p / (1.0 - p)
     if f > (m + 1) * p:  # above the mode: terms decrease upwards
-        term = _binom_pmf(m, p, f, lfact)
+        term = _binom_pmf(m, p, f, lfact, log_p, log_q)
         total = term
         for n in range(f, m):
             term *= (m - n) / (n + 1.0) * ratio
@@ -433,7 +465,8 @@ def _binom_tail(m, p, f, lfact):  # pragma: no cover - compiled
             if term <= 1e-18 * total:
                 break
         return total
-    term = _binom_pmf(m, p, f - 1, lfact)  # at or below the mode: 1 - lower tail, terms decrease downwards
+    # At or below the mode: 1 - the lower tail, whose terms decrease downwards.
+    term = _binom_pmf(m, p, f - 1, lfact, log_p, log_q)
     total = term
     for n in range(f - 1, 0, -1):
         term *= n / ((m - n + 1.0) * ratio)
@@ -456,7 +489,7 @@ def _cap_and_first(tie, t, other, label):  # pragma: no cover - compiled
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _row(q, label, ks, tie, tol, lfact, gl_x, gl_w):  # pragma: no cover - compiled
+def _row(q, label, ks, tie, tol, lfact, rho, unscale, gl_x, gl_w):  # pragma: no cover - compiled
     nk = ks.shape[0]
     k_max = ks[nk - 1]
     out = np.zeros(nk)
@@ -511,6 +544,9 @@ def _row(q, label, ks, tie, tol, lfact, gl_x, gl_w):  # pragma: no cover - compi
         for t in range(1, ks[kk] // 2 + 1):
             m_min[t] = ks[kk] - t
     skip = tol / (2.0 * t_max)
+    log_p = np.log(p)
+    log_q = np.log1p(-p)
+    room = np.zeros(t_max + 1, np.int64)  # the most draws the constrained labels (still to come) can take
     n_con = np.zeros(t_max + 1, np.int64)  # labels 0..n_con-1 (sorted order) are constrained
     nodes = np.zeros(t_max + 1, np.int64)
     active = np.zeros(t_max + 1, np.bool_)
@@ -526,13 +562,18 @@ def _row(q, label, ks, tie, tol, lfact, gl_x, gl_w):  # pragma: no cover - compi
             nc = 0
             for r in range(n_o - 1, -1, -1):
                 f = _cap_and_first(tie, t, orig[r], label)[1]
-                if f <= s_t and lfact[s_t] - lfact[f] - lfact[s_t - f] + f * math.log(p[r]) > log_delta:
+                if f <= s_t and lfact[s_t] - lfact[f] - lfact[s_t - f] + f * log_p[r] > log_delta:
                     nc = r + 1
                     break
             # Merging pays only when it saves more DP work than the merged label's convolution costs.
             if 0 < nc < n_o and (n_o - nc) * (s_t - t + 1) * (t + 1) < s_t * s_t:
                 nc = n_o
         n_con[t] = nc
+        for r in range(nc):
+            room[t] += _cap_and_first(tie, t, orig[r], label)[0]
+        if nc == n_o and room[t] < m_min[t]:  # the others cannot hold m draws below the caps: G_t = 0
+            active[t] = False
+            continue
         nodes[t] = min(nc, s_t // t) // 2 + 1 if tie == 1 else 1
         # With fewer than 2t other draws at most one other label can reach t: the failures are disjoint
         # events, and G_t = 1 - sum of per-label binomial tails (no DP needed).
@@ -546,11 +587,14 @@ def _row(q, label, ks, tie, tol, lfact, gl_x, gl_w):  # pragma: no cover - compi
     g = np.zeros(offset[t_max + 1])
     for t in range(1, t_max + 1):
         for nd in range(nodes[t] if active[t] and n_con[t] > 0 and not single[t] else 0):
-            g[offset[t] + nd * (k_max - t + 1)] = 1.0  # zero labels, zero draws
+            g[offset[t] + nd * (k_max - t + 1) + k_max - t] = 1.0  # zero labels, zero draws (s = 0)
     lo = np.ones(t_max + 1, np.int64)  # g(s) == 1 for s < lo
     hi = np.zeros(t_max + 1, np.int64)  # g(s) == 0 for s > hi
 
-    table = np.empty((k_max + 1) * (t_max + 2))
+    kern = np.empty(t_max + 2)
+    om_pow = np.empty(k_max + 1)
+    prev = np.empty(k_max + t_max + 2)
+    kw = np.empty(t_max + 2)
     for r in range(n_o):
         c_max = -1
         s_max = -1
@@ -558,47 +602,74 @@ def _row(q, label, ks, tie, tol, lfact, gl_x, gl_w):  # pragma: no cover - compi
             if active[t] and r < n_con[t] and not single[t]:
                 cap = _cap_and_first(tie, t, orig[r], label)[0]
                 c_max = max(c_max, cap)
-                s_max = max(s_max, min(k_max - t, hi[t] + cap))  # the rows this label's DP reads
+                s_max = max(s_max, min(k_max - t, hi[t] + cap))  # the states this label's DP reads
         if c_max < 0:
             continue
-        width = c_max + 1
-        # Pascal table of Binom(s, n; pi_r) for s <= s_max, n <= c_max.
+        # u_r(s) = sum_n (rho pi_r)^n / n! * om_r^(s-n) u_{r-1}(s-n), with u(s) = g(s) rho^s / s!.
         pi = p[r] / prefix[r]
         om = prefix[r - 1] / prefix[r] if r > 0 else 0.0
-        table[0] = 1.0
-        for n in range(1, width):
-            table[n] = 0.0
-        for s in range(1, s_max + 1):
-            cur = s * width
-            prev = cur - width
-            table[cur] = om * table[prev]
-            for n in range(1, min(s, c_max) + 1):
-                table[cur + n] = pi * table[prev + n - 1] + om * table[prev + n]
-            for n in range(min(s, c_max) + 1, width):
-                table[cur + n] = 0.0
+        kern[0] = 1.0
+        for n in range(1, c_max + 1):
+            kern[n] = kern[n - 1] * (rho * pi / n)
+        om_pow[k_max] = 1.0  # om_pow[k_max - j] = om^j
+        for j in range(1, s_max + 1):
+            om_pow[k_max - j] = om_pow[k_max - j + 1] * om
         for t in range(1, t_max + 1):
             if not (active[t] and r < n_con[t]) or single[t]:
                 continue
             cap, first = _cap_and_first(tie, t, orig[r], label)
             s_t = k_max - t
-            new_hi = min(s_t, hi[t] + cap)
+            old_hi = hi[t]
+            new_hi = min(s_t, old_hi + cap)
             new_lo = 1 if r == 0 else min(lo[t], first)
             # Without a merged label, states too small to reach the smallest needed m are dead.
+            room[t] -= cap
             s_floor = new_lo
             if n_con[t] == n_o:
-                s_floor = max(new_lo, m_min[t] - (n_o - 1 - r) * t)
+                s_floor = max(new_lo, m_min[t] - room[t])
+            j_lo = s_floor - cap
             for nd in range(nodes[t]):
                 w_top = gl_x[nodes[t], nd] if tie == 1 else 1.0
                 base = offset[t] + nd * (s_t + 1)
-                for s in range(new_hi, s_floor - 1, -1):
-                    n_lo = max(0, s - hi[t])
-                    row = s * width
-                    acc = 0.0
-                    for n in range(n_lo, min(cap - 1, s) + 1):  # fully credited counts
-                        acc += table[row + n] * g[base + s - n]
-                    if cap <= s and cap >= n_lo:  # a count of exactly cap carries w_top
-                        acc += w_top * table[row + cap] * g[base + s - cap]
-                    g[base + s] = acc
+                # prev[s_t - j] = om^j u(j), zero for j < 0 and j > old_hi, so that every sum runs
+                # over n = 0..cap. (u(s) is stored reversed too, at base + s_t - s.) The loops run over
+                # views from index 0, so that no index can be negative and the loads stay contiguous.
+                i_lo = s_t - new_hi
+                i_mid = s_t - max(j_lo, 0) + 1
+                src = g[base + i_lo : base + i_mid]
+                scale = om_pow[t + i_lo : t + i_mid]
+                dst = prev[i_lo:i_mid]
+                for i in range(i_mid - i_lo):
+                    dst[i] = scale[i] * src[i]
+                prev[i_mid : s_t - j_lo + 1] = 0.0
+                for n in range(cap):
+                    kw[n] = kern[n]
+                kw[cap] = w_top * kern[cap]  # a count of exactly cap carries w_top
+                width = cap + 1
+                s = new_hi
+                while s - 3 >= s_floor:  # four states at a time: independent sums sharing the kernel
+                    at = s_t - s
+                    win = prev[at : at + width + 3]
+                    acc0 = acc1 = acc2 = acc3 = 0.0
+                    for n in range(width):
+                        w = kw[n]
+                        acc0 += w * win[n]
+                        acc1 += w * win[n + 1]
+                        acc2 += w * win[n + 2]
+                        acc3 += w * win[n + 3]
+                    g[base + at] = acc0
+                    g[base + at + 1] = acc1
+                    g[base + at + 2] = acc2
+                    g[base + at + 3] = acc3
+                    s -= 4
+                while s >= s_floor:
+                    at = s_t - s
+                    win = prev[at : at + width]
+                    acc0 = 0.0
+                    for n in range(width):
+                        acc0 += kw[n] * win[n]
+                    g[base + at] = acc0
+                    s -= 1
             lo[t] = first if r == 0 else new_lo
             hi[t] = new_hi
 
@@ -619,22 +690,27 @@ def _row(q, label, ks, tie, tol, lfact, gl_x, gl_w):  # pragma: no cover - compi
                     if first > m:
                         continue
                     if tie == 1:  # a tie at t earns 1/2, more than t loses
-                        loss += _binom_tail(m, p[r], t + 1, lfact) + 0.5 * _binom_pmf(m, p[r], t, lfact)
+                        loss += _binom_tail(m, p[r], t + 1, lfact, log_p[r], log_q[r]) + 0.5 * _binom_pmf(
+                            m, p[r], t, lfact, log_p[r], log_q[r]
+                        )
                     else:
-                        loss += _binom_tail(m, p[r], cap + 1, lfact)
+                        loss += _binom_tail(m, p[r], cap + 1, lfact, log_p[r], log_q[r])
                 out[kk] += B[kk, t] * (1.0 - loss)
             continue
         s_t = k_max - t
-        if nodes[t] == 1 and n_con[t] > 0:  # no quadrature: read the DP state in place
-            G = g[offset[t] : offset[t] + s_t + 1]
-        else:
-            G = G_buf[: s_t + 1]
-            G[:] = 1.0 if n_con[t] == 0 else 0.0
-        for nd in range(nodes[t] if n_con[t] > 0 and nodes[t] > 1 else 0):
-            w_nd = gl_w[nodes[t], nd]
+        if n_con[t] == n_o and nodes[t] == 1:  # no merged label, no quadrature: read G(m) directly
+            for kk in range(nk):
+                m = ks[kk] - t
+                if m >= t:  # t <= K/2
+                    out[kk] += B[kk, t] * unscale[m] * g[offset[t] + s_t - m]
+            continue
+        G = G_buf[: s_t + 1]
+        G[:] = 1.0 if n_con[t] == 0 else 0.0
+        for nd in range(nodes[t] if n_con[t] > 0 else 0):  # undo the scaling and combine the nodes
+            w_nd = gl_w[nodes[t], nd] if tie == 1 else 1.0
             base = offset[t] + nd * (s_t + 1)
             for s in range(s_t + 1):
-                G[s] += w_nd * g[base + s]
+                G[s] += w_nd * unscale[s] * g[base + s_t - s]
         merged = n_con[t] < n_o and n_con[t] > 0
         pi_f = suffix[n_con[t]] / (prefix[n_con[t] - 1] + suffix[n_con[t]]) if merged else 0.0
         binom = binom_buf[: s_t + 1]

@@ -94,19 +94,32 @@ for _key in ("n_labels", "ks", "even_ks", "n_gammas", "mc_samples", "speed_rows"
 # `plurality_accuracy` conditions on the true label's count $t$:
 # $\Pr(n_i = t) = \mathrm{Binom}(K, t; q_i)$, and given $t$ the other $K - t$ draws are multinomial with
 # $p_j = q_j / (1 - q_i)$. The probability $G_t(m)$ that $m$ such draws leave every other label below $t$
-# is a dynamic programme over the labels **in count form**:
+# is a dynamic programme over the labels, in which $g_j(s)$ is the probability that $s$ draws among the
+# first $j$ labels leave each of them below $t$:
 #
 # $$
-# g_j(s) = \sum_{n \le t-1} \mathrm{Binom}\!\left(s, n; \tfrac{p_j}{p_1 + \dots + p_j}\right) g_{j-1}(s - n),
+# g_j(s) = \sum_{n \le t-1} \mathrm{Binom}\!\left(s, n; \pi_j\right) g_{j-1}(s - n),
+# \qquad \pi_j = \tfrac{p_j}{p_1 + \dots + p_j}.
 # $$
 #
-# so every number in it is a probability, and nothing overflows at any $K$ or $L$ (Eq. 4 carries
-# $K!$-sized multinomial coefficients). Four observations make it fast:
+# Written for the scaled states $u_j(s) = g_j(s)\,\rho^s / s!$, a step is a short convolution with a
+# kernel that does not depend on $s$:
 #
-# 1. every $t > K/2$ wins outright (no other label can reach it): no DP;
+# $$
+# u_j(s) = \sum_{n \le t-1} \frac{(\rho \pi_j)^n}{n!}\,(1 - \pi_j)^{s-n}\, u_{j-1}(s - n).
+# $$
+#
+# Every term is positive, so there is no cancellation, and with $\rho = K/e$ every factor $\rho^s/s!$
+# lies between about $1/\sqrt{2\pi K}$ and $e^{K/e}$: nothing overflows or underflows for $K$ up to
+# 2000 (Eq. 4 carries $K!$-sized multinomial coefficients). Four observations make it fast:
+#
+# 1. every $t > K/2$ wins outright (no other label can reach it), and every $t > K/3$ needs no DP either:
+#    with fewer than $2t$ other draws at most one other label can reach $t$, so $G_t$ is one minus a sum
+#    of binomial tails;
 # 2. one pass over $m = 0 .. K_{\max} - t$ gives $G_t$ for **every** $K$ of a sweep at once, so the curves
 #    for $K = 1..80$ cost about as much as $K = 80$ alone;
-# 3. the binomial tables are filled once per label by Pascal's rule — no `exp`/`log` in the inner loop;
+# 3. the kernel is computed once per label, the sums run four states at a time over contiguous memory,
+#    and states that cannot reach the needed $m$ (or that the remaining labels cannot fill) are skipped;
 # 4. terms whose total weight is provably below a tolerance are skipped: values of $t$ with negligible
 #    $\mathrm{Binom}(K, t; q_i)$, and labels too unlikely to reach the cap (a union bound), which are merged
 #    into one unconstrained label. The default tolerance `1e-14` bounds the absolute error of each

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from knnoise import expected_accuracy, noisy_label_distribution, plurality_accuracy
+from knnoise.analytic import MAX_K
 from knnoise.noise import flip, symmetric, uniform
 from knnoise.reference import brute_force_accuracy as brute_force
 from knnoise.reference import monte_carlo_accuracy, plain_eq4_accuracy
@@ -159,6 +160,16 @@ def test_stable_at_scale(n_labels, k, ties):
     np.testing.assert_allclose(acc[:, 0], q[np.arange(2), labels], atol=1e-15)
 
 
+@pytest.mark.parametrize("ties", TIES)
+def test_largest_k_matches_monte_carlo(ties):
+    """At MAX_K the scaled DP states span the widest range; the result must still be right."""
+    q = np.array([0.36, 0.33, 0.31])
+    acc = plurality_accuracy(q, [MAX_K - 1, MAX_K], 0, ties)
+    for k, value in zip([MAX_K - 1, MAX_K], acc, strict=True):
+        mean, se = monte_carlo_accuracy(q, k, 0, ties, n_samples=100_000, seed=k)
+        assert abs(value - mean) < 4 * se
+
+
 def test_approximate_mode_respects_its_bound():
     rng = np.random.default_rng(10)
     z = rng.normal(size=(40, 300))
@@ -181,6 +192,8 @@ def test_approximate_mode_respects_its_bound():
         ({"q": np.ones((2, 2, 2)) / 2}, "q must have shape"),
         ({"k": 0}, "k must be an integer >= 1, got 0"),
         ({"k": [3, -1]}, r"k\[1\] must be an integer >= 1"),
+        ({"k": 2001}, "k must be at most 2000 .*got 2001"),
+        ({"k": [5, 2001]}, "k must be at most 2000"),
         ({"label": 3}, r"label must be in 0..2 \(L = 3\), got 3"),
         ({"label": -1}, "label must be in 0..2"),
         ({"q": [[0.2, 0.3, 0.5]] * 2, "label": [0, 1, 2]}, r"label must have shape \(2,\)"),
