@@ -187,7 +187,7 @@ def accuracy_curves(
     ks = list(ks)
     ncols = ncols or min(len(panels), 3)
     nrows = -(-len(panels) // ncols)
-    fig = Figure(figsize=(4.6 * ncols, 3.6 * nrows), layout="constrained")
+    fig = Figure(figsize=(4.2 * ncols, 3.3 * nrows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols, sharey=True, squeeze=False)).ravel()
     colours = [f"C{i % 10}" for i in range(len(ks))]
     extra_handles: dict = {}
@@ -214,16 +214,19 @@ def accuracy_curves(
             x, y, yerr = extra.pop("x"), extra.pop("y"), extra.pop("yerr", None)
             extra_handles[extra.get("label")] = ax.errorbar(x, y, yerr=yerr, capsize=2, **extra)
         ax.set_title(title)
-        ax.set_xlabel(xlabel, fontsize="small")
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
     for ax in axes[len(panels) :]:
         ax.set_visible(False)
     for ax in axes[::ncols]:
         ax.set_ylabel(ylabel)
+    for i in range(len(panels)):
+        if i + ncols >= len(panels):  # the lowest panel of its column
+            axes[i].set_xlabel(xlabel)
     # One compact legend: a colour per K, a line style per series, a marker for measurements.
     handles = [Line2D([], [], color=c, label=f"K = {k}") for c, k in zip(colours, ks, strict=True)]
-    names = {name for table in panels.values() if isinstance(table, dict) for name in table if name}
+    tables = [table[1] if isinstance(table, tuple) else table for table in panels.values()]
+    names = {name for table in tables if isinstance(table, dict) for name in table if name}
     for name in sorted(
         names, key=lambda n: list((styles or {}).keys()).index(n) if n in (styles or {}) else 99
     ):
@@ -295,14 +298,14 @@ def softmax_profile(
         if expected and title in expected:
             ax.hlines(expected[title], positions - 0.4, positions + 0.4, colors="crimson", lw=2)
         ax.set_title(title, fontsize="medium")
-        ax.set_xticks(positions, ["true"] + [f"+{j}" for j in positions[1:]], fontsize="x-small")
+        ax.set_xticks(positions, ["true"] + [f"+{j}" for j in positions[1:]], fontsize="small")
         ax.set_ylim(0, 1.02)
         ax.grid(axis="y", alpha=0.3)
     for ax in axes[len(panels) :]:
         ax.set_visible(False)
     for ax in axes[::ncols]:
         ax.set_ylabel("softmax output")
-    fig.supxlabel("class, counted from the true label (+j: label + j mod L)", fontsize="small")
+    fig.supxlabel("class, counted from the true label (+j: label + j mod L)", fontsize="medium")
     handles = [
         Line2D([], [], color="C0", lw=6, alpha=0.8, label="median over test examples"),
         Line2D([], [], color="0.2", marker="_", ls="none", label="central 50%"),

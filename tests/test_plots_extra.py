@@ -89,3 +89,21 @@ def test_knn_softmax_agreement_rejects_mismatched_curves():
         plots.knn_softmax_agreement([1, 2], {"a": np.zeros(2)}, {"b": np.zeros(2)})
     with pytest.raises(ValueError, match="expected 2 values"):
         plots.knn_softmax_agreement([1, 2], {"a": np.zeros(3)}, {"a": np.zeros(2)})
+
+
+def test_accuracy_curves_legend_names_every_series_even_with_per_panel_noise_levels():
+    """Panels given as (their own noise levels, {series: table}) still get a legend entry per series."""
+    ks = [1, 5]
+    series = {"strict ties": np.full((3, 2), 0.5), "lowest ties": np.full((3, 2), 0.6)}
+    styles = {"lowest ties": {"ls": "-"}, "strict ties": {"ls": ":"}}
+    fig = plots.accuracy_curves(
+        [0.0, 0.5, 0.9],
+        {"uniform": ([0.0, 0.5, 0.9], series), "flip": ([0.0, 0.3, 0.6], series)},
+        ks,
+        styles=styles,
+    )
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert texts == ["K = 1", "K = 5", "lowest ties", "strict ties"]
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in axes] == ["uniform", "flip"]
+    assert all(ax.get_xlabel().startswith("noise level") for ax in axes)
