@@ -356,7 +356,7 @@ def _solve(Q: np.ndarray, labels: np.ndarray, ks: np.ndarray, tie: int, tol: flo
     n_labels = Q.shape[1]
     k_max = int(k_sorted[-1])
     lfact = np.array([math.lgamma(n + 1.0) for n in range(k_max + 1)])
-    rho, unscale = _scale(k_max, lfact)
+    rho, unscale = _scale(k_max)
     gl_x, gl_w = _gauss_legendre_01(_max_nodes(n_labels, k_max) if tie == _RANDOM else 1)
     show = progress if progress is not None else len(Qu) >= _AUTO_PROGRESS_ROWS
     out = np.empty((len(Qu), len(k_sorted)))
@@ -374,7 +374,7 @@ def _solve(Q: np.ndarray, labels: np.ndarray, ks: np.ndarray, tie: int, tol: flo
     return out[inverse.ravel()][:, k_back.ravel()]
 
 
-def _scale(k_max: int, lfact: np.ndarray) -> tuple[float, np.ndarray]:
+def _scale(k_max: int) -> tuple[float, np.ndarray]:
     """The DP's scale ``rho`` and ``unscale[s] = s! / rho**s`` (the DP stores ``g(s) rho**s / s!``).
 
     With ``rho = k_max / e`` every scale factor ``rho**s / s!`` (s <= k_max) lies between about
@@ -382,8 +382,9 @@ def _scale(k_max: int, lfact: np.ndarray) -> tuple[float, np.ndarray]:
     at ``MAX_K`` the smallest factor is then about ``1e-108``, still far from underflow.
     """
     rho = max(1.0, min(k_max / math.e, _RHO_MAX))
-    s = np.arange(k_max + 1)
-    return rho, np.exp(lfact - s * math.log(rho))
+    # A running product: its rounding grows like sqrt(s) ulps, where exp(lgamma) would carry the rounding
+    # of a number as large as log(k_max!) (about 1e-13 relative at K = 1000).
+    return rho, np.concatenate(([1.0], np.cumprod(np.arange(1, k_max + 1) / rho)))
 
 
 def _max_nodes(n_labels: int, k_max: int) -> int:
@@ -674,8 +675,8 @@ def _row(q, label, ks, tie, tol, lfact, rho, unscale, gl_x, gl_w):  # pragma: no
             hi[t] = new_hi
 
     # Combine nodes, add the merged unconstrained labels, and weight by P(n_i = t).
-    G_buf = np.empty(k_max + 1)
-    binom_buf = np.empty(k_max + 1)
+    u_buf = np.empty(k_max + 1)
+    kern_buf = np.empty(k_max + 1)
     for t in range(1, t_max + 1):
         if not active[t]:
             continue
@@ -704,33 +705,39 @@ def _row(q, label, ks, tie, tol, lfact, rho, unscale, gl_x, gl_w):  # pragma: no
                 if m >= t:  # t <= K/2
                     out[kk] += B[kk, t] * unscale[m] * g[offset[t] + s_t - m]
             continue
-        G = G_buf[: s_t + 1]
-        G[:] = 1.0 if n_con[t] == 0 else 0.0
-        for nd in range(nodes[t] if n_con[t] > 0 else 0):  # undo the scaling and combine the nodes
+        if n_con[t] == 0:  # every other label merged: nothing constrains them, G_t = 1
+            for kk in range(nk):
+                if ks[kk] - t >= t:
+                    out[kk] += B[kk, t]
+            continue
+        u = u_buf[: s_t + 1]  # the scaled states, quadrature nodes combined: u[j] = sum_nd w_nd u_nd(j)
+        u[:] = 0.0
+        for nd in range(nodes[t]):
             w_nd = gl_w[nodes[t], nd] if tie == 1 else 1.0
             base = offset[t] + nd * (s_t + 1)
-            for s in range(s_t + 1):
-                G[s] += w_nd * unscale[s] * g[base + s_t - s]
-        merged = n_con[t] < n_o and n_con[t] > 0
-        pi_f = suffix[n_con[t]] / (prefix[n_con[t] - 1] + suffix[n_con[t]]) if merged else 0.0
-        binom = binom_buf[: s_t + 1]
-        binom[:] = 0.0
-        binom[0] = 1.0
-        done = 0
+            for j in range(s_t + 1):
+                u[j] += w_nd * g[base + s_t - j]
+        if n_con[t] < n_o:
+            # The merged labels are one more DP step without a cap, evaluated only at the m needed:
+            # u_f(m) = sum_n (rho pi_f)^n / n! * om_f^(m - n) u(m - n). Scaling u by om_f^j first keeps
+            # every product below e^rho.
+            om_f = prefix[n_con[t] - 1] / (prefix[n_con[t] - 1] + suffix[n_con[t]])
+            x_f = rho * (1.0 - om_f)
+            kern_f = kern_buf[: s_t + 1]
+            kern_f[0] = 1.0
+            power = 1.0
+            for j in range(1, s_t + 1):
+                kern_f[j] = kern_f[j - 1] * (x_f / j)
+                power *= om_f
+                u[j] *= power
         for kk in range(nk):
             m = ks[kk] - t
             if m < t:  # t > K/2: already counted
                 continue
-            if not merged:
-                out[kk] += B[kk, t] * G[m]
-                continue
-            while done < m:  # advance the Pascal row Binom(done, .; pi_f) to row m
-                done += 1
-                for n in range(done, 0, -1):
-                    binom[n] = pi_f * binom[n - 1] + (1.0 - pi_f) * binom[n]
-                binom[0] *= 1.0 - pi_f
-            val = 0.0
-            for n in range(m + 1):
-                val += binom[n] * G[m - n]
-            out[kk] += B[kk, t] * val
+            val = u[m]
+            if n_con[t] < n_o:
+                val = 0.0
+                for n in range(m + 1):
+                    val += kern_f[n] * u[m - n]
+            out[kk] += B[kk, t] * unscale[m] * val
     return out

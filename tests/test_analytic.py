@@ -160,6 +160,50 @@ def test_stable_at_scale(n_labels, k, ties):
     np.testing.assert_allclose(acc[:, 0], q[np.arange(2), labels], atol=1e-15)
 
 
+def _extended_precision_accuracy(q, k: int, label: int, ties: str) -> float:
+    """Eq. 2 by the plain count-form DP in 80-bit long double, with Pascal tables (strict or lowest)."""
+    ld = np.longdouble
+
+    def pascal(p):
+        table = np.zeros((k + 1, k + 1), dtype=ld)
+        table[0, 0] = 1
+        for s in range(1, k + 1):
+            table[s, 1 : s + 1] = p * table[s - 1, :s]
+            table[s, : s + 1] += (1 - p) * table[s - 1, : s + 1]
+        return table
+
+    q = np.asarray(q, dtype=ld)
+    others = [j for j in range(len(q)) if j != label]
+    p = q[others] / q[others].sum()
+    tables = [pascal(p[r] / p[: r + 1].sum()) for r in range(len(p))]
+    binom = pascal(q[label])[k]
+    total = ld(0)
+    for t in range(1, k + 1):
+        m = k - t
+        g = np.zeros(m + 1, dtype=ld)
+        g[0] = 1
+        for r, j in enumerate(others):
+            cap = t if ties == "lowest" and j > label else t - 1
+            new = np.zeros(m + 1, dtype=ld)
+            for s in range(m + 1):
+                n = np.arange(min(cap, s) + 1)
+                new[s] = (tables[r][s, n] * g[s - n]).sum()
+            g = new
+        total += binom[t] * g[m]
+    return float(total)
+
+
+@pytest.mark.parametrize("ties", ["strict", "lowest"])
+def test_matches_an_extended_precision_dp_at_large_k(ties):
+    """Beyond enumeration: K = 150 against the textbook DP in long double, to rounding level."""
+    rng = np.random.default_rng(12)
+    q = rng.dirichlet(np.ones(4))
+    for label in (int(np.argmax(q)), int(np.argmin(q))):
+        expected = _extended_precision_accuracy(q, 150, label, ties)
+        assert abs(plurality_accuracy(q, 150, label, ties) - expected) < 1e-13
+        assert abs(plurality_accuracy(q, 150, label, ties, tol=0.0) - expected) < 1e-13
+
+
 @pytest.mark.parametrize("ties", TIES)
 def test_largest_k_matches_monte_carlo(ties):
     """At MAX_K the scaled DP states span the widest range; the result must still be right."""
