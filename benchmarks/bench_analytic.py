@@ -1,5 +1,5 @@
-"""Speed of the Theorem 1 solver (knnoise.analytic) against a plain DP of the paper's Eq. 4
-(``knnoise.reference.plain_eq4_accuracy``: every t = 1..K, binomials times powers, no pruning).
+"""Speed of the Theorem 1 solver (knnoise.theory) against a plain DP of the paper's Eq. 4
+(``knnoise.theory.plain_eq4_accuracy``: every t = 1..K, binomials times powers, no pruning).
 
 The four targets of the analytic issue; every ratio is measured in this one run.
 """
@@ -10,9 +10,9 @@ import time
 
 import numpy as np
 
-from knnoise.analytic import DEFAULT_TOL, expected_accuracy, noisy_label_distribution, plurality_accuracy
 from knnoise.noise import flip, uniform
-from knnoise.reference import plain_eq4_accuracy as plain_eq4
+from knnoise.theory import DEFAULT_TOL, expected_accuracy, noisy_label_distribution, plurality_accuracy
+from knnoise.theory import plain_eq4_accuracy as plain_eq4
 
 
 def softmax_like(rng: np.random.Generator, m: int, n_labels: int, scale: float = 1.5):

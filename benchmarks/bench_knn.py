@@ -15,7 +15,8 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
 from knnoise.data import load
-from knnoise.knn import _graph_impl, knn_accuracy, knn_predict, neighbor_graph
+from knnoise.knn import knn_accuracy, knn_predict, neighbor_graph
+from knnoise.knn.graph import _graph_impl
 
 K_MAX = 100
 KS = [1, 5, 25, 51, 100]

@@ -1,4 +1,4 @@
-"""Speed of knnoise.train on the CPU: one epoch of the MNIST net on MNIST subsets (2 torch threads).
+"""Speed of knnoise.dnn.train on the CPU: one epoch of the MNIST net on MNIST subsets (2 torch threads).
 
 Reports the epoch time (training on 90% of the subset plus the clean validation pass) and the whole call
 (with the features and softmax of all training and test images), for the paper's network (width 1.0)
@@ -8,11 +8,12 @@ instead of channels-last. Uses the cached MNIST (``knnoise.data.load("mnist")``)
 
 from __future__ import annotations
 
+from unittest import mock
+
 import torch
 
-import knnoise.train as train_module
 from knnoise.data import load
-from knnoise.train import PAPER_SCHEDULES, train
+from knnoise.dnn import PAPER_SCHEDULES, _tensors, loop, train, training
 
 
 def _one_epoch(ds, **kwargs) -> tuple[float, float]:
@@ -30,12 +31,14 @@ def main() -> None:
         print(f"MnistNet width {width}: {n_train} images: epoch {epoch:.1f} s, whole call {total:.1f} s")
     # the contiguous layout, for comparison (the default on CPU is channels-last)
     ds = mnist.subset(n_train=10_000, seed=0)
-    original = train_module._on_device
-    train_module._on_device = lambda net, device: net.to(device)
-    original_inputs = train_module._inputs
-    train_module._inputs = lambda x, mean, std: x.float().div_(255.0)
-    try:
+
+    def contiguous_inputs(x, mean, std):
+        return x.float().div_(255.0)
+
+    with (
+        mock.patch.object(training, "_on_device", lambda net, device: net.to(device)),
+        mock.patch.object(loop, "_inputs", contiguous_inputs),  # the training batches
+        mock.patch.object(_tensors, "_inputs", contiguous_inputs),  # validation and feature passes
+    ):
         epoch, total = _one_epoch(ds, width=1.0)
-    finally:
-        train_module._on_device, train_module._inputs = original, original_inputs
     print(f"MnistNet width 1.0, contiguous NCHW: 10000 images: epoch {epoch:.1f} s, whole call {total:.1f} s")

@@ -14,12 +14,22 @@ same with probability 1/L, so only ``gamma * (L - 1) / L`` of the labels actuall
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.cluster import KMeans
 
-from knnoise.analytic import check_corruption, check_fraction
+from knnoise._checks import (
+    check_corruption,
+    check_fraction,
+    check_int,
+    check_int_array,
+    check_number,
+    check_points,
+    check_seed,
+    fail,
+)
 
 __all__ = [
     "Corruption",
@@ -34,21 +44,15 @@ __all__ = [
 ]
 
 
-def _check_n_labels(n_labels, minimum: int = 1) -> int:
-    if isinstance(n_labels, bool) or not isinstance(n_labels, (int, np.integer)) or n_labels < minimum:
-        raise ValueError(f"n_labels must be an integer >= {minimum}, got {n_labels!r}")
-    return int(n_labels)
-
-
 def uniform(n_labels: int) -> np.ndarray:
-    """Uniform noise: a selected example's new label is uniform over all L labels (``P = 1/L``)."""
-    n = _check_n_labels(n_labels)
+    """Uniform noise: a selected example's new label is uniform over all L labels (``P = 1/L``, (L, L))."""
+    n = check_int("n_labels", n_labels)
     return np.full((n, n), 1.0 / n)
 
 
 def symmetric(n_labels: int) -> np.ndarray:
     """Symmetric noise: a selected example's new label is uniform over the L - 1 *other* labels."""
-    n = _check_n_labels(n_labels, minimum=2)
+    n = check_int("n_labels", n_labels, minimum=2)
     P = np.full((n, n), 1.0 / (n - 1))
     np.fill_diagonal(P, 0.0)
     return P
@@ -56,15 +60,10 @@ def symmetric(n_labels: int) -> np.ndarray:
 
 def flip(n_labels: int, mapping: Sequence[int] | None = None) -> np.ndarray:
     """Flip noise: each label has one counterpart, ``c -> (c + 1) mod L`` unless ``mapping`` is given."""
-    n = _check_n_labels(n_labels, minimum=2)
-    target = np.arange(1, n + 1) % n if mapping is None else np.asarray(mapping)
-    if target.shape != (n,) or target.dtype.kind not in "iu":
-        raise ValueError(f"mapping must be {n} integer labels (one target per label), got {mapping!r}")
-    if np.any((target < 0) | (target >= n)):
-        raise ValueError(f"mapping targets must be in 0..{n - 1}, got {target.tolist()}")
+    n = check_int("n_labels", n_labels, minimum=2)
+    target = np.arange(1, n + 1) % n if mapping is None else _check_targets("mapping", mapping, n)
     if np.any(target == np.arange(n)):
-        fixed = np.flatnonzero(target == np.arange(n)).tolist()
-        raise ValueError(f"mapping must have no fixed points (a label flipped to itself), got fixed {fixed}")
+        raise fail("mapping", "free of fixed points (a label flipped to itself)", target.tolist())
     P = np.zeros((n, n))
     P[np.arange(n), target] = 1.0
     return P
@@ -75,24 +74,25 @@ def general(n_labels: int, seed: int | np.random.Generator = 0, sharpness: float
 
     Larger ``sharpness`` concentrates each row on fewer labels (the authors' construction).
     """
-    n = _check_n_labels(n_labels)
-    if not np.isfinite(sharpness) or sharpness <= 0:
-        raise ValueError(f"sharpness must be a positive number, got {sharpness!r}")
-    rng = np.random.default_rng(seed)
-    P = rng.random((n, n)) ** float(sharpness)
+    n = check_int("n_labels", n_labels)
+    sharpness = check_number("sharpness", sharpness, low=0.0, low_open=True)
+    rng = np.random.default_rng(check_seed(seed))
+    P = rng.random((n, n)) ** sharpness
     return P / P.sum(axis=1, keepdims=True)
 
 
-def from_confusion(confusion) -> np.ndarray:
+def from_confusion(confusion: ArrayLike) -> np.ndarray:
     """Rows of a real confusion matrix (counts or rates), normalised to a corruption matrix."""
     C = np.asarray(confusion, dtype=float)
     if C.ndim != 2 or C.shape[0] != C.shape[1]:
-        raise ValueError(f"confusion must be a square (L, L) matrix, got shape {C.shape}")
+        raise fail("confusion", "a square (L, L) matrix", f"shape {C.shape}")
     if not np.all(np.isfinite(C)) or np.any(C < 0):
-        raise ValueError("confusion must be finite and non-negative")
+        bad = tuple(int(b) for b in np.argwhere(~np.isfinite(C) | (C < 0))[0])
+        raise fail(f"confusion{list(bad)}", "finite and non-negative", float(C[bad]))
     sums = C.sum(axis=1, keepdims=True)
     if np.any(sums == 0):
-        raise ValueError(f"confusion has empty rows {np.flatnonzero(sums.ravel() == 0).tolist()}")
+        row = int(np.flatnonzero(sums.ravel() == 0)[0])
+        raise fail(f"confusion row {row}", "non-empty (a positive total)", 0.0)
     return C / sums
 
 
@@ -117,21 +117,28 @@ class Corruption(NamedTuple):
         return float((self.labels != self.clean).mean()) if self.labels.size else 0.0
 
 
-def _check_labels(labels, n_labels: int | None = None) -> tuple[np.ndarray, int]:
-    y = np.asarray(labels)
-    if y.ndim != 1 or y.dtype.kind not in "iu":
-        raise ValueError(f"labels must be a 1-D integer array, got dtype {y.dtype} and shape {y.shape}")
-    if y.size and y.min() < 0:
-        raise ValueError(f"labels must be >= 0, got {int(y.min())}")
-    n = int(y.max()) + 1 if n_labels is None and y.size else n_labels
-    if n is None:
-        n = 1
-    if y.size and y.max() >= n:
-        raise ValueError(f"labels must be in 0..{n - 1} (L = {n}), got {int(y.max())}")
-    return y.astype(np.int64), n
+def _check_labels(labels: Any, n_labels: Any = None) -> tuple[np.ndarray, int]:
+    """Labels as a 1-D int64 array in ``0..L-1`` and ``L`` (default ``max(labels) + 1``, 1 when empty)."""
+    n_labels = check_int("n_labels", n_labels, allow_none=True)
+    y = check_int_array("labels", labels, n_labels=n_labels)
+    if y.ndim != 1:
+        raise fail("labels", "a 1-D array of shape (N,)", f"shape {y.shape}")
+    if n_labels is None:
+        n_labels = int(y.max()) + 1 if y.size else 1
+    return y, n_labels
 
 
-def corrupt(labels, gamma: float, corruption, seed: int | np.random.Generator = 0) -> Corruption:
+def _check_targets(name: str, targets: Any, n_labels: int) -> np.ndarray:
+    """One target label per class: int64 of shape ``(L,)`` in ``0..L-1``."""
+    target = check_int_array(name, targets, n_labels=n_labels)
+    if target.shape != (n_labels,):
+        raise fail(name, f"one target label per class, shape ({n_labels},)", f"shape {target.shape}")
+    return target
+
+
+def corrupt(
+    labels: ArrayLike, gamma: float, corruption: ArrayLike, seed: int | np.random.Generator = 0
+) -> Corruption:
     """Randomly spread noise: select exactly ``round(gamma * N)`` examples, redraw each from ``P[y]``.
 
     Parameters
@@ -150,10 +157,12 @@ def corrupt(labels, gamma: float, corruption, seed: int | np.random.Generator = 
     Corruption
         ``(labels, selected, clean)``, with ``selected_fraction`` and ``changed_fraction``.
     """
-    P = check_corruption(corruption)
-    y, n_labels = _check_labels(labels, P.shape[0])
+    n_labels = check_corruption(corruption).shape[0]
+    # The draw reads the matrix as given (the check's renormalised copy could move a cdf by one ulp).
+    P = np.asarray(corruption, dtype=np.float64)
+    y, n_labels = _check_labels(labels, n_labels)
     g = check_fraction("gamma", gamma)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     n_selected = int(round(g * y.size))
     chosen = rng.choice(y.size, size=n_selected, replace=False)
     selected = np.zeros(y.size, dtype=bool)
@@ -166,51 +175,73 @@ def corrupt(labels, gamma: float, corruption, seed: int | np.random.Generator = 
     return Corruption(noisy, selected, y)
 
 
-def _alternatives(alternative, n_labels: int) -> np.ndarray:
+def _alternatives(alternative: Any, n_labels: int) -> np.ndarray:
     if alternative is None:
         target = (np.arange(n_labels) + n_labels // 2) % n_labels
     else:
-        target = np.asarray(alternative)
-        if target.shape != (n_labels,) or target.dtype.kind not in "iu":
-            raise ValueError(
-                f"alternative must hold one integer target per class ({n_labels}), got {alternative!r}"
-            )
-        if np.any((target < 0) | (target >= n_labels)):
-            raise ValueError(f"alternative targets must be in 0..{n_labels - 1}, got {target.tolist()}")
+        target = _check_targets("alternative", alternative, n_labels)
     if n_labels > 1 and np.any(target == np.arange(n_labels)):
-        raise ValueError(f"alternative must send every class to another class, got {target.tolist()}")
+        raise fail("alternative", "a map sending every class to another class", target.tolist())
     return target.astype(np.int64)
 
 
-def _check_embedding(embedding, n: int) -> np.ndarray:
-    x = np.asarray(embedding, dtype=np.float32)
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.ndim != 2 or x.shape[0] != n:
-        raise ValueError(
-            f"embedding must have shape ({n}, D) to match the {n} labels, got {np.shape(embedding)}"
-        )
-    if not np.all(np.isfinite(x)):
-        raise ValueError("embedding must be finite")
-    return x.reshape(n, -1)
+def _check_embedding(embedding: Any, n: int) -> np.ndarray:
+    """The embedding as float32 ``(n, D)``; a 1-D embedding is one feature."""
+    x = np.asarray(embedding)
+    x = check_points("embedding", x[:, None] if x.ndim == 1 else x)
+    if x.shape[0] != n:
+        raise fail("embedding", f"an array of shape ({n}, D) to match the {n} labels", f"shape {x.shape}")
+    with np.errstate(over="ignore"):  # values beyond float32 are reported below
+        x32 = np.asarray(x, dtype=np.float32)
+    if not np.all(np.isfinite(x32)):
+        bad = tuple(int(b) for b in np.argwhere(~np.isfinite(x32))[0])
+        raise fail(f"embedding{list(bad)}", "within the float32 range", float(x[bad]))
+    return x32
+
+
+def _kmeans_seed(seed: Any) -> int:
+    """An integer ``random_state`` for scikit-learn's k-means (a Generator gives its next integer)."""
+    seed = check_seed(seed)
+    return int(seed.integers(2**32)) if isinstance(seed, np.random.Generator) else seed
 
 
 def concentrated(
-    embedding,
-    labels,
+    embedding: ArrayLike,
+    labels: ArrayLike,
     gamma: float,
-    seed: int = 0,
+    seed: int | np.random.Generator = 0,
     alternative: Sequence[int] | None = None,
     n_labels: int | None = None,
 ) -> Corruption:
     """Locally concentrated noise (Sec. 4): per class, k-means with ``k = round(1/gamma)`` on the
     embedding; the cluster whose size is closest to ``gamma`` of the class is relabelled to the class's
     alternative (``(c + L//2) mod L`` by default). The achieved gamma is ``result.selected_fraction``.
+
+    Parameters
+    ----------
+    embedding : array_like, shape (N, D) or (N,)
+        Where the examples lie (pixels or network features); 1-D is one feature.
+    labels : array_like of int, shape (N,)
+        Clean labels in ``0..L-1``.
+    gamma : float in [0, 1]
+        Target fraction of each class to relabel.
+    seed : int or numpy Generator
+        k-means' ``random_state`` (a Generator gives one integer); same seed, same noisy labels.
+    alternative : sequence of int, shape (L,), optional
+        The class each class's cluster is relabelled to (never the class itself).
+    n_labels : int, optional
+        ``L``; default ``max(labels) + 1``.
+
+    Returns
+    -------
+    Corruption
+        ``(labels, selected, clean)``, each of shape (N,).
     """
     y, n_labels = _check_labels(labels, n_labels)
     x = _check_embedding(embedding, y.size)
     g = check_fraction("gamma", gamma)
     target = _alternatives(alternative, n_labels)
+    seed = _kmeans_seed(seed)
     selected = np.zeros(y.size, dtype=bool)
     if g > 0:
         k = max(1, int(round(1.0 / g)))
@@ -229,11 +260,11 @@ def concentrated(
 
 
 def partially_concentrated(
-    embedding,
-    labels,
+    embedding: ArrayLike,
+    labels: ArrayLike,
     gamma: float,
     concentration: float,
-    seed: int = 0,
+    seed: int | np.random.Generator = 0,
     alternative: Sequence[int] | None = None,
     n_labels: int | None = None,
 ) -> Corruption:
@@ -245,13 +276,27 @@ def partially_concentrated(
     of the relabelled examples are the region's core (those nearest the anchor); the rest are drawn
     uniformly at random from the other members of the class. ``concentration = 0`` is randomly spread
     flip noise; ``concentration = 1`` is one compact corrupted region per class.
+
+    Parameters
+    ----------
+    embedding, labels, gamma, alternative, n_labels
+        As in :func:`concentrated`.
+    concentration : float in [0, 1]
+        The share ``kappa`` of each class's relabelled examples taken from the compact region.
+    seed : int or numpy Generator
+        Draws the anchors and the spread examples; same seed, same noisy labels.
+
+    Returns
+    -------
+    Corruption
+        ``(labels, selected, clean)``, each of shape (N,).
     """
     y, n_labels = _check_labels(labels, n_labels)
     x = _check_embedding(embedding, y.size)
     g = check_fraction("gamma", gamma)
     kappa = check_fraction("concentration", concentration)
     target = _alternatives(alternative, n_labels)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     selected = np.zeros(y.size, dtype=bool)
     for c in range(n_labels):
         members = np.flatnonzero(y == c)

@@ -12,17 +12,21 @@
 #     name: python3
 # ---
 
+
 # %% [markdown]
 # # Theory: the plurality vote under label noise
 #
 # **The paper's claim** {cite}`drory2020resistance`: if the K neighbours of a test example carry labels
 # drawn i.i.d. from a distribution $q$, the probability that the true label wins the vote has a closed
 # form (Theorem 1), and with $q$ from the noise process (Eq. 3) it already explains why uniform noise is
-# resisted up to about 90% while flip noise breaks at 50%. This chapter states the result, shows how
-# `knnoise` evaluates it exactly and fast, checks it against brute force and Monte Carlo, and draws the
-# ideal curves.
+# resisted up to about 90% while flip noise breaks at 50%.
+#
+# This chapter states the result, shows how `knnoise` evaluates it exactly and fast, checks it against
+# brute force and Monte Carlo, and draws the ideal curves. The parameters below are the ones this page was
+# built with (the book's profile, see {doc}`../intro`); rerun it with others through
+# `python -m knnoise.book --only theory -p NAME VALUE`.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 n_labels = 10  # L, the number of classes of the ideal curves
 ks = [1, 5, 11, 25, 51]  # neighbourhood sizes of the ideal curves (odd: no ties between two labels)
 even_ks = [2, 10, 50]  # even K, where the tie rule matters
@@ -32,38 +36,13 @@ speed_rows = 300  # Dirichlet-random q rows in the speed comparison
 speed_k = 51  # K of the speed comparison
 seed = 0  # seeds the random q of the checks
 
-# %%
+# %% tags=["hide-input"]
 # %matplotlib inline
-import time
+from knnoise import plots
+from knnoise.book import glue_figure, glue_values, record, setup
+from knnoise.experiments import theory
 
-import numpy as np
-import pandas as pd
-from IPython.display import display
-
-from knnoise import expected_accuracy, plots, plurality_accuracy
-from knnoise.noise import flip, uniform
-from knnoise.reference import brute_force_accuracy, monte_carlo_accuracy, plain_eq4_accuracy
-from knnoise.results import record
-
-
-def _positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-for _name in ("n_gammas", "mc_samples", "speed_rows", "speed_k"):
-    _positive_int(_name, globals()[_name], 2 if _name == "n_gammas" else 1)
-_positive_int("n_labels", n_labels, 2)
-_positive_int("seed", seed, 0)
-for _name, _value in (("ks", ks), ("even_ks", even_ks)):
-    if not isinstance(_value, list) or not _value:
-        raise ValueError(f"{_name} must be a non-empty list of positive integers, got {_value!r}")
-    for _k in _value:
-        _positive_int(f"{_name} entries", _k)
-gammas = np.linspace(0.0, 1.0, n_gammas)
-print("Parameters:")
-for _key in ("n_labels", "ks", "even_ks", "n_gammas", "mc_samples", "speed_rows", "speed_k", "seed"):
-    print(f"  {_key:<11}{globals()[_key]!r}")
+p = setup("theory", globals())
 
 # %% [markdown]
 # ## Theorem 1 and Eq. 3
@@ -130,56 +109,24 @@ for _key in ("n_labels", "ks", "even_ks", "n_gammas", "mc_samples", "speed_rows"
 # $\int_0^1 x^{\#\text{tied}}\,dx$ and integrated exactly by Gauss–Legendre quadrature).
 #
 # ## Exactness: solver vs brute force vs Monte Carlo
+#
+# For random $q$ (Dirichlet), the solver's probability that the most likely label wins, against
+# enumerating every count vector of Eq. 2 and against a Monte Carlo vote of {glue:text}`theory_mc_samples:,d`
+# draws, for each tie rule:
 
-# %%
-rng = np.random.default_rng(seed)
-rows = []
-for n_lab, k in [(3, 7), (4, 10), (5, 12), (3, 8)]:
-    q = rng.dirichlet(np.ones(n_lab))
-    label = int(np.argmax(q))
-    for ties in ("strict", "random", "lowest"):
-        solver = plurality_accuracy(q, k, label, ties)
-        mc, se = monte_carlo_accuracy(q, k, label, ties, n_samples=mc_samples, seed=seed)
-        rows.append(
-            {
-                "L": n_lab,
-                "K": k,
-                "ties": ties,
-                "solver": solver,
-                "brute force": brute_force_accuracy(q, k, label, ties),
-                "Monte Carlo": mc,
-                "MC std. error": se,
-            }
-        )
-for n_lab, k in [(100, 50), (1000, 200)]:
-    q = rng.dirichlet(np.full(n_lab, 0.2))
-    label = int(np.argmax(q))
-    for ties in ("strict", "random", "lowest"):
-        mc, se = monte_carlo_accuracy(q, k, label, ties, n_samples=mc_samples, seed=seed)
-        rows.append(
-            {
-                "L": n_lab,
-                "K": k,
-                "ties": ties,
-                "solver": plurality_accuracy(q, k, label, ties),
-                "brute force": np.nan,
-                "Monte Carlo": mc,
-                "MC std. error": se,
-            }
-        )
-checks = pd.DataFrame(rows)
-checks["|solver - brute|"] = (checks["solver"] - checks["brute force"]).abs()
-checks["|solver - MC| / se"] = (checks["solver"] - checks["Monte Carlo"]).abs() / checks["MC std. error"]
-display(checks.style.format(precision=6, na_rep="—").set_table_attributes('class="dataframe"'))
-print(
-    f"largest |solver - brute force|: {checks['|solver - brute|'].max():.1e}; "
-    f"largest |solver - MC| in standard errors: {checks['|solver - MC| / se'].max():.2f}"
-)
+# %% tags=["hide-input"]
+checks = theory.exactness(p)
+glue_values(
+    theory_mc_samples=p.mc_samples, theory_brute_max=checks["|solver - brute|"].max(),
+    theory_mc_max=checks["|solver - MC| / se"].max(),
+)  # fmt: skip
+theory.styled_checks(checks)
 
 # %% [markdown]
 # Brute force enumerates every count vector and is feasible only for a handful of labels; there the solver
-# agrees to rounding. For $L = 100$ and $L = 1000$ the solver sits within a few standard errors of the
-# Monte Carlo vote (the test suite asserts both).
+# agrees to rounding (largest difference {glue:text}`theory_brute_max:.1e`). For $L = 100$ and $L = 1000$
+# the solver sits within a few standard errors of the Monte Carlo vote (at most
+# {glue:text}`theory_mc_max:.2f` over every row; the test suite asserts both).
 #
 # ## The ideal curves: uniform vs flip noise
 #
@@ -188,119 +135,89 @@ print(
 # actually change) leaves the true label with $q_i = 1 - \gamma (L-1)/L$ and each other label with
 # $\gamma / L$: the true label stays the most likely one for every $\gamma < 1$. Flip noise sends every
 # selected label to one fixed other class, which overtakes the true one at $\gamma = 1/2$.
+#
+# ```{glue:figure} theory_ideal
+# :name: fig-theory-ideal
+#
+# Eq. 1–3 for one-hot clean neighbourhoods with $L$ = {glue:text}`theory_n_labels` classes under uniform
+# (left) and flip noise (right), one line per K (strict ties, as in the paper).
+# ```
+#
+# Per K, the first noise level of {numref}`fig-theory-ideal` at which the accuracy drops below one half:
 
-# %%
-clean = np.eye(n_labels)
-labels = np.arange(n_labels)
-ideal = {
-    "uniform noise": expected_accuracy(clean, labels, gammas, uniform(n_labels), ks),
-    "flip noise": expected_accuracy(clean, labels, gammas, flip(n_labels), ks),
-}
-display(plots.accuracy_curves(gammas, ideal, ks))
-
-
-def _crossing(curve, level=0.5):
-    below = np.flatnonzero(curve < level)
-    return gammas[below[0]] if below.size else np.nan
-
-
-summary = pd.DataFrame(
-    {name: [_crossing(table[:, j]) for j in range(len(ks))] for name, table in ideal.items()},
-    index=[f"K = {k}" for k in ks],
-)
-summary.columns = [f"{c}: first γ with accuracy < 0.5" for c in summary.columns]
-display(summary)
-record(
-    "theory",
-    "Ideal curves: uniform noise is resisted up to ~90%, flip noise up to 50%",
-    "Sec. 3.2 and 4: the analytic expression predicts it",
-    f"one-hot neighbourhoods, L = {n_labels}, K = {ks[-1]}: accuracy first below 0.5 at γ = "
-    f"{summary.iloc[-1, 0]:.3f} (uniform) and {summary.iloc[-1, 1]:.3f} (flip)",
-)
+# %% tags=["hide-input"]
+gammas = theory.noise_axis(p.n_gammas)
+ideal = theory.ideal_curves(p.n_labels, gammas, p.ks)
+glue_figure("theory_ideal", plots.accuracy_curves(gammas, ideal, p.ks))
+crossing = theory.crossings(gammas, ideal, p.ks)
+glue_values(
+    theory_n_labels=p.n_labels, theory_k_max=p.ks[-1], theory_uniform_cross=crossing.iloc[-1, 0],
+    theory_flip_cross=crossing.iloc[-1, 1],
+)  # fmt: skip
+crossing
 
 # %% [markdown]
 # The larger K, the sharper the step: a large neighbourhood averages the noise away until the true label
 # stops being the most likely one — at $\gamma = 1/2$ for flip noise, and only close to $\gamma = 1$ for
-# uniform noise. K = 1 is the exception: it copies a single neighbour, so its accuracy is $q_i$ itself and
-# falls linearly. This is the paper's point in its purest form: the same amount of randomly spread
-# noise is harmless or fatal depending on whether it is spread over all classes or concentrated on one.
+# uniform noise (at K = {glue:text}`theory_k_max`, below one half from $\gamma$ =
+# {glue:text}`theory_flip_cross:.3f` and {glue:text}`theory_uniform_cross:.3f` respectively). K = 1 is
+# the exception: it copies a single neighbour, so its accuracy is $q_i$ itself and falls linearly. This is
+# the paper's point in its purest form: the same amount of randomly spread noise is harmless or fatal
+# depending on whether it is spread over all classes or concentrated on one.
 #
 # ## Ties: what the vote does with even K
 #
 # With an even K two labels can tie for first. The paper counts a tie as wrong (`strict`); a real K-NN
 # breaks it, at random or — scikit-learn — in favour of the lowest label index (`lowest`, averaged over
 # the true labels here).
+#
+# ```{glue:figure} theory_ties
+# :name: fig-theory-ties
+#
+# The ideal curves of {numref}`fig-theory-ideal` for even K under each tie rule (solid: strict; dashed:
+# random; dotted: lowest).
+# ```
 
-# %%
-tie_curves = {
-    f"{name}": {
-        ties: expected_accuracy(clean, labels, gammas, P, even_ks, ties)
-        for ties in ("strict", "random", "lowest")
-    }
-    for name, P in (("uniform noise", uniform(n_labels)), ("flip noise", flip(n_labels)))
-}
+# %% tags=["hide-input"]
+ties = theory.tie_curves(p.n_labels, gammas, p.even_ks)
 styles = {"strict": {"linestyle": "-"}, "random": {"linestyle": "--"}, "lowest": {"linestyle": ":"}}
-display(plots.accuracy_curves(gammas, tie_curves, even_ks, styles=styles))
-gap = max(np.abs(t["random"] - t["strict"]).max() for t in tie_curves.values())
-print(f"largest difference random - strict over these curves: {gap:.3f}")
+glue_figure("theory_ties", plots.accuracy_curves(gammas, ties, p.even_ks, styles=styles))
+glue_values(theory_tie_gap=theory.tie_gap(ties))
 
 # %% [markdown]
 # For flip noise with even K the strict rule loses every exact split between the true and the flipped
-# label, which costs most near $\gamma = 1/2$ and for small K; random tie-breaking recovers half of it.
-# When comparing with an empirical K-NN, use the tie rule the classifier actually applies.
+# label, which costs most near $\gamma = 1/2$ and for small K; random tie-breaking recovers half of it
+# (the largest difference between the random and the strict curves of {numref}`fig-theory-ties` is
+# {glue:text}`theory_tie_gap:.3f`). When comparing with an empirical K-NN, use the tie rule the
+# classifier actually applies.
 #
 # ## Speed against a plain DP of Eq. 4
 #
-# `knnoise.reference.plain_eq4_accuracy` is Eq. 4 as written: for every $t = 1..K$, the nested binomial
-# sums over the other labels as a DP, compiled with numba and run in parallel like the solver. Both are
-# timed here on the same Dirichlet-random $q$ (after compilation); `make bench` runs the full benchmark.
+# `knnoise.theory.reference.plain_eq4_accuracy` is Eq. 4 as written: for every $t = 1..K$, the nested
+# binomial sums over the other labels as a DP, compiled with numba and run in parallel like the solver.
+# Both are timed here on the same {glue:text}`theory_speed_rows` Dirichlet-random $q$ with $L$ =
+# {glue:text}`theory_n_labels` (after compilation; the best of three); `make bench` runs the full
+# benchmark.
 
-# %%
-q_speed = rng.dirichlet(np.ones(n_labels), size=speed_rows)
-l_speed = rng.integers(n_labels, size=speed_rows)
-plain_eq4_accuracy(q_speed[:2], l_speed[:2], speed_k)  # compile
-plurality_accuracy(q_speed[:2], speed_k, l_speed[:2])
-
-
-def _best_time(fn, repeat=3):
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
-t_plain, ref = _best_time(lambda: plain_eq4_accuracy(q_speed, l_speed, speed_k))
-t_solver, fast = _best_time(lambda: plurality_accuracy(q_speed, speed_k, l_speed))
-t_sweep, _ = _best_time(lambda: plurality_accuracy(q_speed, list(range(1, speed_k + 1)), l_speed))
-speed = pd.DataFrame(
-    {
-        "seconds": [t_plain, t_solver, t_sweep],
-        "vs plain Eq. 4 (one K)": [1.0, t_plain / t_solver, t_plain / t_sweep],
-    },
-    index=[f"plain Eq. 4, K = {speed_k}", f"solver, K = {speed_k}", f"solver, every K = 1..{speed_k}"],
-)
-display(
-    speed.style.format({"seconds": "{:.4f}", "vs plain Eq. 4 (one K)": "{:.1f}x"}).set_table_attributes(
-        'class="dataframe"'
-    )
-)
-print(f"{speed_rows} rows, L = {n_labels}; max |solver - plain| = {np.abs(fast - ref).max():.1e}")
-record(
-    "theory",
-    "Eq. 4 can be evaluated exactly and fast",
-    "a multithreaded C++ DP in arbitrary precision, up to 60 minutes per figure on 8 cores",
-    f"exact to {checks['|solver - brute|'].max():.0e} against enumeration; K = {speed_k}: "
-    f"{t_plain / t_solver:.0f}x a plain DP of Eq. 4, all K = 1..{speed_k} at once: {t_plain / t_sweep:.0f}x",
-)
+# %% tags=["hide-input"]
+timing = theory.speed(p)
+glue_values(
+    theory_speed_rows=timing.rows, theory_speed_k=timing.k, theory_speed_diff=timing.max_difference,
+    theory_speedup_one=timing.speedup_one, theory_speedup_all=timing.speedup_all,
+)  # fmt: skip
+for claim in theory.claims(checks, crossing, timing, p.n_labels, p.ks):
+    record("theory", *claim)
+timing.styled()
 
 # %% [markdown]
+# The two agree to {glue:text}`theory_speed_diff:.1e`.
+#
 # ## What we see
 #
 # The solver reproduces brute-force enumeration to rounding and Monte Carlo within its error bars, at any
 # number of labels. The ideal curves already carry the paper's message: randomly spread uniform noise is
 # resisted almost to the end, flip noise only up to one half, and a larger K sharpens both transitions.
-# For a single K the solver is more than an order of magnitude faster than the plain DP (the table above);
-# its real gain is the sweep — all K up to $K_{\max}$ for about the price of one — which is what turns the
+# For a single K (here K = {glue:text}`theory_speed_k`) the solver was {glue:text}`theory_speedup_one:.0f`×
+# faster than the plain DP; its real gain is the sweep — all K = 1..{glue:text}`theory_speed_k` at once,
+# still {glue:text}`theory_speedup_all:.0f`× faster than the plain DP at one K — which is what turns the
 # paper's hour per figure into seconds (`make bench`).

@@ -4,8 +4,8 @@ Usage (on a machine with CUDA)::
 
     KNNOISE_DATA=/path/with/mnist.npz python scripts/gpu_check.py [--cpu-subset 10000] [--no-cpu]
 
-Trains :class:`knnoise.models.MnistNet` for one epoch with the paper's optimiser settings
-(:data:`knnoise.train.PAPER_SCHEDULES`) on all 60,000 MNIST training images (90% trained on, 10% clean
+Trains :class:`knnoise.dnn.MnistNet` for one epoch with the paper's optimiser settings
+(:data:`knnoise.dnn.PAPER_SCHEDULES`) on all 60,000 MNIST training images (90% trained on, 10% clean
 validation) with ``device="cuda"``, then one epoch on the CPU on a stratified subset of the training set,
 and prints the device, the epoch time, the total time (training and feature extraction) and the test
 accuracy of each. Nothing is cached and nothing is downloaded: MNIST is read from
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import torch  # noqa: E402
 
 from knnoise.data import data_dir, load  # noqa: E402
-from knnoise.train import PAPER_SCHEDULES, TrainResult, train  # noqa: E402
+from knnoise.dnn import PAPER_SCHEDULES, TrainResult, train  # noqa: E402
 
 
 def _fail(message: str, code: int) -> None:

@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import torch  # noqa: E402
 
 from knnoise.data import load  # noqa: E402
+from knnoise.dnn import PAPER_SCHEDULES, train  # noqa: E402
 from knnoise.noise import corrupt, flip, uniform  # noqa: E402
-from knnoise.train import PAPER_SCHEDULES, train  # noqa: E402
 
 POINTS = [("uniform", 0.8), ("flip", 0.45), ("uniform", 0.9), ("flip", 0.55), ("uniform", 0.5), ("flip", 0.3),
           ("uniform", 0.0)]  # fmt: skip

@@ -240,6 +240,34 @@ for (const el of document.querySelectorAll('.cell_output .stderr')) {
 return Array.from(new Set(found));
 """
 
+MAX_VISIBLE_CODE_LINES = 15  # issue 10: wiring code is folded away; what a reader sees unfolded is short
+
+_CHAPTER_JS = r"""
+// A chapter's figures are numbered and captioned, and its visible code cells are short.
+const found = [];
+const figures = Array.from(document.querySelectorAll('article figure, main figure'));
+for (const fig of figures) {
+    const caption = fig.querySelector('figcaption');
+    const number = caption && caption.querySelector('.caption-number');
+    const text = caption ? (caption.innerText || '').trim() : '';
+    if (!caption || !number || text.length < 20)
+        found.push('figure without a numbered caption: ' + (fig.id || fig.outerHTML.slice(0, 80)));
+}
+// A plot left in a cell's output is an uncaptioned figure (figures are glued into {glue:figure}).
+for (const img of document.querySelectorAll('.cell_output img'))
+    if (!img.closest('figure')) found.push('image outside a captioned figure: ' + (img.src || '').slice(-60));
+let visible = 0;
+for (const cell of document.querySelectorAll('.cell_input')) {
+    const folded = cell.closest('details:not([open])');
+    if (folded) continue;
+    visible += 1;
+    const lines = (cell.innerText || '').replace(/\s+$/, '').split('\n').length;
+    if (lines > arguments[0])
+        found.push('visible code cell of ' + lines + ' lines: ' + (cell.innerText || '').trim().slice(0, 60));
+}
+return {problems: found, figures: figures.length, visible: visible};
+"""
+
 _LAUNCH_JS = """
 const menu = document.querySelector('.dropdown-launch-buttons');
 const binder = Array.from(document.querySelectorAll('a[href]')).filter(a => a.href.includes('mybinder.org'));
@@ -314,6 +342,10 @@ def test_page_in_browser(page: str, html_dir: Path, base_url: str, driver) -> No
             problems.append("no launch-buttons menu (.dropdown-launch-buttons) on a notebook page")
         if not launch["binder"]:
             problems.append("no Binder launch link (mybinder.org) on a notebook page")
+        chapter = driver.execute_script(_CHAPTER_JS, MAX_VISIBLE_CODE_LINES)
+        problems += chapter["problems"]
+        if not chapter["figures"]:
+            problems.append("a chapter page without a single numbered figure")
 
     shot = _screenshot(driver, page)
     logs = driver.get_log("browser")

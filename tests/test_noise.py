@@ -97,21 +97,116 @@ def test_concentration_knob_keeps_gamma_and_raises_local_noise(mixture):
     assert local[2] > 0.8 and local[0] < 0.45
 
 
+def test_seeds_and_generators():
+    y = np.tile(np.arange(4), 200)
+    np.testing.assert_array_equal(
+        noise.corrupt(y, 0.4, noise.uniform(4), seed=np.random.default_rng(3)).labels,
+        noise.corrupt(y, 0.4, noise.uniform(4), seed=np.random.default_rng(3)).labels,
+    )
+    np.testing.assert_array_equal(noise.general(5, seed=np.random.default_rng(2)), noise.general(5, seed=2))
+    x = np.random.default_rng(0).normal(size=(y.size, 2))
+    for fn in (
+        lambda s: noise.concentrated(x, y, 0.25, seed=s),
+        lambda s: noise.partially_concentrated(x, y, 0.25, 0.5, seed=s),
+    ):
+        np.testing.assert_array_equal(
+            fn(np.random.default_rng(1)).labels, fn(np.random.default_rng(1)).labels
+        )
+
+
+def test_labels_and_embeddings_accepted_in_every_integer_and_float_form():
+    y = np.tile(np.arange(3), 100)
+    ref = noise.corrupt(y, 0.3, noise.uniform(3), seed=4)
+    for alt in (y.astype(np.uint8), y.astype(np.float32), y.tolist()):
+        res = noise.corrupt(alt, 0.3, noise.uniform(3), seed=4)
+        assert res.labels.dtype == np.int64 and res.clean.dtype == np.int64
+        np.testing.assert_array_equal(res.labels, ref.labels)
+    # A float32 corruption matrix (rows sum to 1 only up to float32 rounding) is accepted.
+    P = noise.general(3, seed=1)
+    np.testing.assert_array_equal(
+        noise.corrupt(y, 0.3, P.astype(np.float32), seed=4).selected,
+        noise.corrupt(y, 0.3, P, seed=4).selected,
+    )
+    x = np.random.default_rng(0).normal(size=y.size)
+    one_d = noise.concentrated(x, y, 0.2, seed=0)
+    np.testing.assert_array_equal(one_d.labels, noise.concentrated(x[:, None], y, 0.2, seed=0).labels)
+    # Empty labels: nothing to corrupt.
+    empty = noise.corrupt(np.zeros(0, dtype=int), 0.5, noise.uniform(2))
+    assert empty.labels.size == 0 and empty.selected_fraction == 0.0 and empty.changed_fraction == 0.0
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda: noise.corrupt([0, 1, 2], 1.2, noise.uniform(3)), r"gamma must be in \[0, 1\]"),
-        (lambda: noise.corrupt([0, 1, 3], 0.1, noise.uniform(3)), r"labels must be in 0..2 \(L = 3\), got 3"),
+        (
+            lambda: noise.corrupt([0, 1, 2], 1.2, noise.uniform(3)),
+            r"gamma must be a number in \[0, 1\], got 1.2",
+        ),
+        (
+            lambda: noise.corrupt([0, 1, 3], 0.1, noise.uniform(3)),
+            r"labels must be labels in 0..2 \(L = 3\), got 3",
+        ),
+        (
+            lambda: noise.corrupt([0, -1], 0.1, noise.uniform(3)),
+            r"labels must be labels in 0..2 \(L = 3\), got -1",
+        ),
+        (
+            lambda: noise.corrupt([[0, 1]], 0.1, noise.uniform(3)),
+            r"labels must be a 1-D array of shape \(N,\)",
+        ),
         (lambda: noise.corrupt([0, 1], 0.1, np.full((3, 3), 0.5)), "row-stochastic"),
         (lambda: noise.corrupt([0, 1], 0.1, np.ones((2, 3))), "square"),
-        (lambda: noise.corrupt([0.5, 1], 0.1, noise.uniform(2)), "integer"),
-        (lambda: noise.concentrated(np.zeros((3, 2)), [0, 1], 0.2), r"embedding must have shape \(2, D\)"),
+        (
+            lambda: noise.concentrated(np.zeros((3, 2)), [0, 1], 0.2),
+            r"embedding must be an array of shape \(2, D\)",
+        ),
+        (lambda: noise.concentrated(np.full((2, 2), np.inf), [0, 1], 0.2), "embedding must be finite"),
+        (lambda: noise.concentrated(np.full((2, 2), 1e39), [0, 1], 0.2), r"embedding\[0, 0\] must be within"),
+        (
+            lambda: noise.concentrated(np.zeros((2, 2)), [0, 1], 0.2, n_labels=0),
+            "n_labels must be an integer",
+        ),
         (lambda: noise.partially_concentrated(np.zeros((2, 2)), [0, 1], 0.2, 1.5), "concentration must be"),
-        (lambda: noise.flip(3, mapping=[0, 2, 1]), "fixed points"),
+        (lambda: noise.flip(3, mapping=[0, 2, 1]), r"mapping must be free of fixed points .*got \[0, 2, 1\]"),
+        (lambda: noise.flip(3, mapping=[1, 2]), r"mapping must be one target label per class, shape \(3,\)"),
+        (lambda: noise.flip(3, mapping=[1, 2, 3]), r"mapping must be labels in 0..2 \(L = 3\), got 3"),
         (lambda: noise.concentrated(np.zeros((2, 2)), [0, 1], 0.2, alternative=[0, 0]), "another class"),
-        (lambda: noise.uniform(0), "n_labels must be an integer >= 1"),
+        (lambda: noise.concentrated(np.zeros((2, 2)), [0, 1], 0.2, alternative=[1]), r"shape \(2,\)"),
+        (lambda: noise.uniform(0), "n_labels must be an integer >= 1, got 0"),
+        (lambda: noise.symmetric(1), "n_labels must be an integer >= 2, got 1"),
+        (lambda: noise.general(3, sharpness=0), r"sharpness must be a number > 0, got 0"),
+        (lambda: noise.general(3, sharpness=np.inf), "sharpness must be"),
+        (lambda: noise.from_confusion(np.ones((2, 3))), r"confusion must be a square \(L, L\) matrix"),
+        (
+            lambda: noise.from_confusion([[1, -1], [0, 1]]),
+            r"confusion\[0, 1\] must be finite and non-negative",
+        ),
+        (lambda: noise.from_confusion([[1, 0], [0, 0]]), "confusion row 1 must be non-empty"),
     ],
 )
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: noise.corrupt([0.5, 1], 0.1, noise.uniform(2)), "labels must be integer labels"),
+        (lambda: noise.corrupt([0, 1], "0.1", noise.uniform(2)), "gamma must be a number"),
+        (
+            lambda: noise.corrupt([0, 1], 0.1, noise.uniform(2), seed=-1),
+            "seed must be a non-negative integer",
+        ),
+        (lambda: noise.uniform(2.0), "n_labels must be an integer"),
+        (lambda: noise.flip(3, mapping=[1.5, 2, 0]), "mapping must be integer labels"),
+        (lambda: noise.general(3, seed=None), "seed must be"),
+        (lambda: noise.general(3, sharpness="4"), "sharpness must be"),
+        (lambda: noise.concentrated(np.full((2, 2), "a"), [0, 1], 0.2), "embedding must be a numeric"),
+        (lambda: noise.concentrated(np.zeros((2, 2)), [0, 1], 0.2, seed=0.5), "seed must be"),
+        (lambda: noise.partially_concentrated(np.zeros((2, 2)), [0, 1], 0.2, 0.5, seed="1"), "seed must be"),
+    ],
+)
+def test_bad_input_type(call, match):
+    with pytest.raises(TypeError, match=match):
         call()

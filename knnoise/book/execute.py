@@ -1,0 +1,248 @@
+"""Executing one notebook with papermill: the kernel's environment, atomic output, failure reports.
+
+``execute_notebook("fig3_knn", parameters)`` runs ``notebooks/fig3_knn.py`` (read with jupytext, so no
+``.ipynb`` twin is needed) and writes ``book/executed/fig3_knn.ipynb`` atomically. A failing cell is reported
+by its number in the source, its line and the exception; the partial notebook is kept in
+``_build/failed/<name>.ipynb``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from knnoise.book.claims import RESULTS_ENV
+from knnoise.book.errors import BookError, NotebookFailed
+from knnoise.book.profiles import (
+    EXECUTED_DIR,
+    FAILED_DIR,
+    KERNEL_NAME,
+    RESULTS_DIR,
+    SOURCES_DIR,
+    find_root,
+    read_source,
+)
+
+__all__ = ["KERNEL_ARGUMENTS", "execute_notebook"]
+
+# The kernel logs only errors: its "running over TCP without encryption" warning (a local kernel talking
+# to its own runner) would otherwise interrupt every notebook's progress bar.
+KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=ERROR",)
+
+
+def _first_line(source: str) -> str:
+    for line in source.splitlines():
+        if line.strip():
+            return line.strip()
+    return "(empty cell)"
+
+
+def _source_line(source_file: Path, cell_source: str) -> int | None:
+    """Line number of a cell's first non-blank line in its jupytext source (best effort)."""
+    first = _first_line(cell_source)
+    try:
+        for number, line in enumerate(source_file.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip() == first:
+                return number
+    except OSError:
+        pass
+    return None
+
+
+def _describe_failure(name: str, source_file: Path, nb: Any, err: Any, root: Path) -> str:
+    index = err.cell_index
+    cells = nb.cells if nb is not None else []
+    # Number the cell as in the source: papermill's injected-parameters cell is not one of them.
+    injected = sum(1 for c in cells[:index] if "injected-parameters" in c.get("metadata", {}).get("tags", []))
+    number = index - injected + 1
+    line = _source_line(source_file, err.source)
+    shown = _display_path(source_file, root)
+    where = f"{shown}:{line}" if line else shown
+    return (
+        f"notebook {name!r} failed in cell {number} (In [{err.exec_count}], {where}): "
+        f"{_first_line(err.source)}\n  {err.ename}: {err.evalue}"
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else repr(value)
+
+
+def execute_notebook(
+    name: str,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    root: str | os.PathLike[str] | None = None,
+    source: str | os.PathLike[str] | None = None,
+    output: str | os.PathLike[str] | None = None,
+    profile: str | None = None,
+    progress: bool = True,
+) -> Path:
+    """Execute one notebook with papermill and write it atomically.
+
+    Parameters
+    ----------
+    name : str
+        Notebook name (``notebooks/<name>.py`` -> ``book/executed/<name>.ipynb`` by default).
+    parameters : mapping, optional
+        Values papermill injects after the ``parameters`` cell.
+    root : path, optional
+        Repository root; the kernel's working directory, so relative cache paths are shared.
+    source, output : path, optional
+        Override the source and output paths.
+    profile : str, optional
+        Recorded in the executed notebook's metadata.
+    progress : bool
+        Show papermill's per-cell progress bar.
+
+    Returns
+    -------
+    Path
+        The executed notebook.
+
+    Raises
+    ------
+    NotebookFailed
+        A cell raised, or the kernel died; the partial notebook is kept in ``_build/failed/<name>.ipynb``.
+    """
+    root = find_root(root)
+    source = Path(source) if source is not None else root / SOURCES_DIR / f"{name}.py"
+    output = Path(output) if output is not None else root / EXECUTED_DIR / f"{name}.ipynb"
+    if not source.is_file():
+        raise BookError(f"notebook {name!r}: source {source} does not exist")
+    nb = _prepared(source, root, parameters, profile)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    # Same folder, so os.replace is atomic; the book never sees a half-written notebook (the toc names
+    # only <name>, and _config.yml excludes "**.partial.ipynb").
+    fd, tmp_name = tempfile.mkstemp(dir=output.parent, prefix=f".{name}.", suffix=".partial.ipynb")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        _papermill(nb, tmp, dict(parameters or {}), name=name, source=source, root=root, progress=progress)
+        _finalise(tmp, _display_path(source, root), _display_path(output, root))
+        os.replace(tmp, output)
+        (root / FAILED_DIR / f"{name}.ipynb").unlink(missing_ok=True)  # a fixed notebook's old failure
+        return output
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _prepared(source: Path, root: Path, parameters: Mapping[str, Any] | None, profile: str | None) -> Any:
+    """The source as a notebook, with the run's profile and parameters in its metadata."""
+    nb = read_source(source)
+    nb.metadata["knnoise"] = {
+        "profile": profile,
+        "source": _display_path(source, root),
+        "parameters": {k: _jsonable(v) for k, v in (parameters or {}).items()},
+    }
+    return nb
+
+
+def _papermill(
+    nb: Any, tmp: Path, parameters: dict[str, Any], *, name: str, source: Path, root: Path, progress: bool
+) -> None:
+    """Run papermill into ``tmp``; on failure keep the partial notebook and raise :class:`NotebookFailed`."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        with _kernel_environment(root / RESULTS_DIR):
+            papermill.execute_notebook(
+                nb,
+                str(tmp),
+                parameters=parameters,
+                kernel_name=KERNEL_NAME,
+                progress_bar=progress,
+                cwd=str(root),
+                extra_arguments=list(KERNEL_ARGUMENTS),
+            )
+    except PapermillExecutionError as err:
+        failed = _keep_failed(tmp, root, name, source)
+        message = _describe_failure(name, source, _read_partial(failed), err, root)
+        raise NotebookFailed(_with_failed_hint(message, failed, root), name, failed) from err
+    except Exception as err:  # kernel died, timeout, ...
+        failed = _keep_failed(tmp, root, name, source)
+        message = f"notebook {name!r} failed: {type(err).__name__}: {err}"
+        raise NotebookFailed(_with_failed_hint(message, failed, root), name, failed) from err
+
+
+@contextmanager
+def _kernel_environment(results_dir: Path | None = None) -> Iterator[None]:
+    """Environment the kernel inherits while one notebook runs.
+
+    ``MPLBACKEND`` is set to the inline backend: ipykernel picks it only when the variable is unset, and an
+    inherited ``MPLBACKEND=Agg`` (common on headless machines) would silently drop every figure from the
+    executed notebooks. ``PYTHONHASHSEED`` is fixed (unless set) so that str-keyed set orders are stable.
+    ``$KNNOISE_RESULTS`` tells :func:`knnoise.book.claims.record` where the chapter's key results go.
+    """
+    saved = {key: os.environ.get(key) for key in ("MPLBACKEND", "PYTHONHASHSEED", RESULTS_ENV)}
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    if results_dir is not None:
+        os.environ[RESULTS_ENV] = str(results_dir)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _display_path(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+
+
+def _finalise(tmp: Path, source: str, output: str) -> None:
+    """Record real paths in papermill's metadata (not the in-memory input and the temporary output),
+    and fold papermill's injected-parameters cell like the parameters cell it overrides."""
+    import nbformat
+
+    nb = nbformat.read(tmp, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    meta["input_path"], meta["output_path"] = source, output
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "hide-input" not in tags:
+            cell.metadata["tags"] = [*tags, "hide-input"]
+    nbformat.write(nb, tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it 0600
+
+
+def _keep_failed(tmp: Path, root: Path, name: str, source: Path) -> Path | None:
+    if not tmp.is_file() or tmp.stat().st_size == 0:
+        return None
+    failed = root / FAILED_DIR / f"{name}.ipynb"
+    failed.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(tmp), failed)
+    try:
+        _finalise(failed, _display_path(source, root), _display_path(failed, root))
+    except Exception:  # a notebook the kernel left unreadable is still worth keeping as it is
+        pass
+    return failed
+
+
+def _read_partial(path: Path | None) -> Any | None:
+    if path is None:
+        return None
+    import nbformat
+
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception:  # the message is still useful without cell numbering
+        return None
+
+
+def _with_failed_hint(message: str, failed: Path | None, root: Path) -> str:
+    if failed is None:
+        return message
+    rel = failed.relative_to(root) if failed.is_relative_to(root) else failed
+    return f"{message}\n  the partial notebook is in {rel}"

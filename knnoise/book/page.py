@@ -1,0 +1,131 @@
+"""What a chapter page calls: ``p = setup("fig3_knn", globals())``, then ``glue_figure``/``glue_values``.
+
+:func:`setup` (the hidden setup cell) validates the notebook's parameters against its schema
+(:mod:`knnoise.book.chapters`), fills the derived defaults, prints the parameter table and returns the
+values as a read-only :class:`Params`. The runner checks the same schema before starting a kernel; this
+cell gives the same checks (and messages) to those who run a notebook with papermill directly, whose ``-p``
+values arrive as strings (read as YAML). :func:`glue_figure` and :func:`glue_values` hand figures and
+numbers to the prose (myst-nb glue), so that no number in the text is typed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from knnoise.book.chapters import schema as _schema
+from knnoise.book.schema import ParameterError, derive, validate
+
+__all__ = ["Params", "glue_figure", "glue_values", "setup"]
+
+
+class Params(Mapping[str, Any]):
+    """A notebook's validated parameters: a read-only mapping, also by attribute (``p.ks``, ``p["ks"]``)."""
+
+    __slots__ = ("_notebook", "_values")
+
+    def __init__(self, notebook: str, values: Mapping[str, Any]) -> None:
+        object.__setattr__(self, "_notebook", notebook)
+        object.__setattr__(self, "_values", dict(values))
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(
+                f"{self._notebook} has no parameter {name!r}; it has {', '.join(self._values)}"
+            ) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{self._notebook}'s parameters are read-only: set them in its parameters cell")
+
+    def __delattr__(self, name: str) -> None:
+        self.__setattr__(name, None)
+
+    def __dir__(self) -> list[str]:
+        return [*super().__dir__(), *self._values]
+
+    def __repr__(self) -> str:
+        return f"Params({self._notebook!r}, {self._values!r})"
+
+
+def _shown(value: Any) -> str:
+    return repr(value.tolist() if isinstance(value, np.ndarray) else value)
+
+
+def _print_table(values: Mapping[str, Any], names: list[str]) -> None:
+    width = max(map(len, names), default=0) + 2
+    print("Parameters:")
+    for name in names:
+        print(f"  {name:<{width}}{_shown(values[name])}")
+
+
+def setup(notebook: str, namespace: Mapping[str, Any], *, show: bool = True) -> Params:
+    """Validate a notebook's parameters, fill derived defaults and print them.
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook's name in ``_toc.yml`` (``"fig3_knn"``).
+    namespace : mapping
+        Where its parameters are defined: the notebook's ``globals()`` after the parameters cell (and
+        papermill's injected one). Only the names of the notebook's schema are read.
+    show : bool
+        Print the parameter table (name, value), in the order of the parameters cell.
+
+    Returns
+    -------
+    Params
+        Every parameter, converted (``ks`` a sorted list of int, noise levels float arrays, None replaced
+        by its derived default), plus the schema's derived entries (``schedule``, ``data``).
+
+    Raises
+    ------
+    ParameterError
+        ``"<notebook>: <name> must be <allowed>, got <value>"``; also when the notebook has no schema or
+        does not define one of the schema's names.
+    """
+    schema = _schema(notebook)
+    missing = [name for name in schema.params if name not in namespace]
+    if missing:
+        raise ParameterError(
+            f"{notebook}: {', '.join(missing)} not defined; its schema (knnoise/book/chapters.py) declares "
+            f"{', '.join(schema.params)}: does the parameters cell define them?"
+        )
+    order = {name: i for i, name in enumerate(namespace)}  # the parameters cell's order
+    names = sorted(schema.params, key=order.__getitem__)
+    values = validate(schema, {name: namespace[name] for name in names})
+    if show:
+        _print_table(values, names)
+    return Params(notebook, {**values, **derive(schema, values)})
+
+
+def glue_figure(name: str, fig: Any) -> None:
+    """Glue a matplotlib figure as ``name`` for a ``{glue:figure}`` directive; it is not shown in place.
+
+    The figure is closed, so the inline backend does not display it again at the end of the cell.
+    """
+    import matplotlib.pyplot as plt
+    from myst_nb import glue
+
+    glue(name, fig, display=False)
+    plt.close(fig)
+
+
+def glue_values(**values: Any) -> None:
+    """Glue each value (numpy scalars as Python numbers) for ``{glue:text}`name:.3f``` without showing it."""
+    from myst_nb import glue
+
+    for name, value in values.items():
+        glue(name, value.item() if isinstance(value, np.generic) else value, display=False)

@@ -1,0 +1,35 @@
+"""The DNN half of the paper's experiments (Sec. 5, Fig. 2 and Fig. 4): the networks, training on noisy
+labels with early stopping on clean validation labels, and the on-disk cache of trained networks.
+
+- :mod:`knnoise.dnn.models`: the MNIST net and All-CNN-C with their 256-d feature layer; ``build_model``;
+- :mod:`knnoise.dnn.densenet`: DenseNet-121 as the ImageNet feature extractor (torchvision, lazily);
+- :mod:`knnoise.dnn.training`: :func:`train` and :data:`PAPER_SCHEDULES` (the epoch steps in
+  :mod:`knnoise.dnn.loop`); :mod:`knnoise.dnn.result`: :class:`TrainResult`;
+- :mod:`knnoise.dnn.devices`: :func:`pick_device`;
+- :mod:`knnoise.dnn.cached`: :func:`train_cached`, :func:`is_cached` (joblib under ``$KNNOISE_CACHE``).
+
+Importing this package imports torch, never torchvision.
+"""
+
+from knnoise.dnn.cached import is_cached, train_cached
+from knnoise.dnn.densenet import DenseNet121, densenet121_features
+from knnoise.dnn.devices import pick_device
+from knnoise.dnn.models import FEATURE_DIM, MODELS, AllCNNC, MnistNet, build_model
+from knnoise.dnn.result import TrainResult
+from knnoise.dnn.training import PAPER_SCHEDULES, train
+
+__all__ = [
+    "FEATURE_DIM",
+    "MODELS",
+    "PAPER_SCHEDULES",
+    "AllCNNC",
+    "DenseNet121",
+    "MnistNet",
+    "TrainResult",
+    "build_model",
+    "densenet121_features",
+    "is_cached",
+    "pick_device",
+    "train",
+    "train_cached",
+]

@@ -1,0 +1,46 @@
+"""The chapters' datasets: :func:`knnoise.data.load` with the ``data_path`` convention, then a subset.
+
+Sweep cells call :func:`load_dataset` with plain parameters in whatever process runs them; the loaders
+cache what they read, so every call after the first is fast.
+"""
+
+from __future__ import annotations
+
+from knnoise import data
+from knnoise._checks import check_choice, check_int, check_seed
+
+__all__ = ["load_dataset"]
+
+
+def load_dataset(
+    dataset: str,
+    *,
+    data_path: str | None = None,
+    train_subset: int | None = None,
+    test_subset: int | None = None,
+    seed: int = 0,
+) -> data.Dataset:
+    """Load ``dataset`` (``data_path``: the features' ``.npz``, or CIFAR-10's folder), then subset it.
+
+    Parameters
+    ----------
+    dataset : str
+        One of :data:`knnoise.data.DATASETS`.
+    data_path : str, optional
+        ``features``: the ``.npz`` file (required); ``cifar10``: the folder above ``cifar-10-batches-py``.
+    train_subset, test_subset : int, optional
+        Stratified random subsets of that many training / test examples (None: all of them).
+    seed : int
+        Seeds the subsets.
+    """
+    check_choice("dataset", dataset, data.DATASETS)
+    train_subset = check_int("train_subset", train_subset, allow_none=True)
+    test_subset = check_int("test_subset", test_subset, allow_none=True)
+    check_seed(seed)
+    if dataset == "features" and data_path is None:
+        raise ValueError('dataset="features" needs data_path: an .npz with x_train, y_train, x_test, y_test')
+    options = {"features": {"path": data_path}, "cifar10": {"root": data_path}}.get(dataset, {})
+    full = data.load(dataset, **{k: v for k, v in options.items() if v is not None})
+    if train_subset is None and test_subset is None:
+        return full
+    return full.subset(n_train=train_subset, n_test=test_subset, seed=seed)

@@ -1,0 +1,163 @@
+"""The networks of Sec. 4: corrupt the training labels, train a network, measure clean test accuracy.
+
+Every network goes through :func:`knnoise.dnn.train_cached`, keyed by its data, labels and schedule, so
+the chapters share them: the clean network and the noisy ones trained for Fig. 4 are the ones Fig. 2 and
+the supplement read. :func:`dnn_cell` is the sweep cell (:mod:`knnoise.experiments.sweep`); it receives
+only plain parameters and loads the (cached) dataset itself, so cells can run in other processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from knnoise import noise
+from knnoise.data import Dataset
+from knnoise.dnn import TrainResult, train_cached
+from knnoise.experiments.datasets import load_dataset
+from knnoise.experiments.sweep import Cell
+
+__all__ = [
+    "NOISE_KINDS",
+    "alternative_matrix",
+    "clean_network",
+    "corruption_matrix",
+    "dnn_cell",
+    "knob_network",
+    "noisy_labels",
+    "noisy_network",
+]
+
+NOISE_KINDS = ("uniform", "flip", "general", "concentrated")
+
+
+def corruption_matrix(kind: str, n_labels: int, seed: int = 0) -> np.ndarray | None:
+    """The corruption matrix of a randomly spread noise kind (None for locally concentrated noise)."""
+    if kind == "uniform":
+        return noise.uniform(n_labels)
+    if kind == "flip":
+        return noise.flip(n_labels)
+    if kind == "general":
+        return noise.general(n_labels, seed=seed)
+    if kind == "concentrated":
+        return None
+    raise ValueError(f"noise kind must be one of {NOISE_KINDS}, got {kind!r}")
+
+
+def _schedule(schedule: Mapping[str, Any]) -> dict[str, Any]:
+    allowed = {"model", "epochs", "batch_size", "lr", "lr_halving_every", "width", "val_fraction"}
+    unknown = set(schedule) - allowed
+    if unknown:
+        raise ValueError(f"schedule has unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
+    return dict(schedule)
+
+
+def _train_noisy(ds: Dataset, labels: np.ndarray, schedule: dict, seed: int, device: str) -> TrainResult:
+    """A cached network on noisy labels (without train-set outputs, which only the clean net needs)."""
+    return train_cached(ds, labels, **schedule, seed=seed, device=device, progress=False, train_outputs=False)
+
+
+def clean_network(
+    ds: Dataset, schedule: Mapping[str, Any], seed: int = 0, device: str = "auto"
+) -> TrainResult:
+    """The network trained on the clean labels (with its train-set features, for concentrated noise)."""
+    return train_cached(ds, ds.y_train, **_schedule(schedule), seed=seed, device=device, progress=False)
+
+
+def noisy_labels(
+    ds: Dataset, kind: str, gamma: float, repeat: int, *, seed: int = 0, embedding: np.ndarray | None = None
+) -> noise.Corruption:
+    """The noisy training labels of one sweep cell; the same (kind, gamma, repeat, seed), the same labels.
+
+    Locally concentrated noise needs ``embedding``: the clean network's train-set features (Sec. 4).
+    """
+    kind_index = NOISE_KINDS.index(kind) if kind in NOISE_KINDS else -1
+    rng_seed = [seed, kind_index, int(round(gamma * 1_000_000)), repeat]
+    if kind == "concentrated":
+        if embedding is None:
+            raise ValueError("concentrated noise needs embedding (the clean network's train_features)")
+        kmeans_seed = int(np.random.default_rng(rng_seed).integers(2**31))
+        return noise.concentrated(embedding, ds.y_train, gamma, seed=kmeans_seed, n_labels=ds.n_classes)
+    P = corruption_matrix(kind, ds.n_classes, seed=seed)
+    return noise.corrupt(ds.y_train, gamma, P, seed=rng_seed)
+
+
+def noisy_network(
+    ds: Dataset,
+    kind: str,
+    gamma: float,
+    repeat: int,
+    schedule: Mapping[str, Any],
+    *,
+    seed: int = 0,
+    device: str = "auto",
+) -> tuple[TrainResult, noise.Corruption]:
+    """Train (or load) the network of one cell; returns it with the corruption it was trained on."""
+    schedule = _schedule(schedule)
+    embedding = None
+    if kind == "concentrated":
+        embedding = clean_network(ds, schedule, seed=seed, device=device).train_features
+    corruption = noisy_labels(ds, kind, gamma, repeat, seed=seed, embedding=embedding)
+    if gamma == 0 and repeat == 0:  # the clean network itself: trained once, shared by every noise kind
+        return clean_network(ds, schedule, seed=seed, device=device), corruption
+    return _train_noisy(ds, corruption.labels, schedule, seed + repeat, device), corruption
+
+
+def dnn_cell(
+    cell: Cell,
+    *,
+    dataset: str,
+    data_path: str | None,
+    train_subset: int | None,
+    test_subset: int | None,
+    schedule: Mapping[str, Any],
+    seed: int = 0,
+    device: str = "auto",
+) -> dict[str, Any]:
+    """A sweep cell (:func:`knnoise.experiments.sweep.run_sweep`): one noisy network's clean test accuracy."""
+    ds = load_dataset(
+        dataset, data_path=data_path, train_subset=train_subset, test_subset=test_subset, seed=seed
+    )
+    result, corruption = noisy_network(
+        ds, cell.noise, cell.gamma, cell.repeat, schedule, seed=seed, device=device
+    )
+    return {
+        "dataset": ds.name,
+        "model": f"DNN ({schedule.get('model', 'mnist')})",
+        "accuracy": float(result.test_accuracy),
+        "selected": corruption.selected_fraction,
+        "changed": corruption.changed_fraction,
+        "best_epoch": int(result.best_epoch),
+    }
+
+
+def alternative_matrix(n_labels: int) -> np.ndarray:
+    """The flip matrix of locally concentrated noise: class ``c`` to its alternative ``(c + L//2) mod L``."""
+    return noise.flip(n_labels, mapping=(np.arange(n_labels) + n_labels // 2) % n_labels)
+
+
+def knob_network(
+    ds: Dataset,
+    gamma: float,
+    concentration: float,
+    repeat: int,
+    schedule: Mapping[str, Any],
+    *,
+    seed: int = 0,
+    device: str = "auto",
+) -> tuple[TrainResult, noise.Corruption]:
+    """A network trained on :func:`knnoise.noise.partially_concentrated` labels (clean net's features)."""
+    schedule = _schedule(schedule)
+    embedding = clean_network(ds, schedule, seed=seed, device=device).train_features
+    rng_seed = [seed, int(round(gamma * 1_000_000)), int(round(concentration * 1_000_000)), repeat]
+    corruption = noise.partially_concentrated(
+        embedding,
+        ds.y_train,
+        gamma,
+        concentration,
+        seed=int(np.random.default_rng(rng_seed).integers(2**31)),
+        n_labels=ds.n_classes,
+    )
+    return _train_noisy(ds, corruption.labels, schedule, seed + repeat, device), corruption

@@ -1,0 +1,113 @@
+"""knnoise.book.execute: papermill execution, the kernel's environment, failure reports (starts kernels)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from knnoise import book
+from knnoise.book import execute
+
+
+def test_execute_writes_parameters_and_inline_figures(mini: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # would drop every figure if the kernel inherited it
+    result = book.run(
+        "t", only=["alpha"], overrides={"ks": [1, 5, 25]}, build=False, root=mini, progress=False
+    )
+    assert list(result.executed) == ["alpha"]
+    assert os.environ["MPLBACKEND"] == "Agg"
+    out = mini / "book" / "executed" / "alpha.ipynb"
+    nb = nbformat.read(out, as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1
+    assert "hide-input" in injected[0].metadata.tags  # folded like the parameters cell it overrides
+    source = injected[0].source
+    assert 'dataset = "mnist"' in source and "seed = 7" in source and "ks = [1, 5, 25]" in source
+    assert "scale" not in source and "unused_global" not in source
+    mimes = {m for c in nb.cells if c.cell_type == "code" for o in c.outputs for m in o.get("data", {})}
+    assert "image/png" in mimes
+    assert nb.metadata.kernelspec.name == "python3"
+    assert nb.metadata.knnoise["profile"] == "t"
+    assert nb.metadata.papermill["input_path"] == "notebooks/alpha.py"
+    assert nb.metadata.papermill["output_path"] == "book/executed/alpha.ipynb"
+    assert out.stat().st_mode & 0o044, "the executed notebook should be readable like any other file"
+    generated = {"results", "results.md"}  # the intro's claims table (knnoise.book.claims)
+    assert [p.name for p in out.parent.iterdir() if p.name not in generated] == ["alpha.ipynb"]
+
+
+def test_failing_cell_names_notebook_cell_and_error(mini: Path) -> None:
+    executed = mini / "book" / "executed"
+    with pytest.raises(book.NotebookFailed) as info:
+        book.execute_notebook("beta", {"fail": True}, root=mini, progress=False)
+    message = str(info.value)
+    assert "notebook 'beta' failed in cell 4" in message
+    assert "notebooks/beta.py:12" in message
+    assert "if fail:" in message
+    assert "RuntimeError: boom" in message
+    assert "_build/failed/beta.ipynb" in message
+    assert not executed.exists() or not list(executed.iterdir()), "no half notebook may be left for the book"
+    failed = nbformat.read(mini / "_build" / "failed" / "beta.ipynb", as_version=4)
+    assert any(o.get("ename") == "RuntimeError" for c in failed.cells for o in c.get("outputs", []))
+
+
+def test_a_fixed_notebook_drops_its_old_failure(mini: Path) -> None:
+    with pytest.raises(book.NotebookFailed):
+        book.execute_notebook("beta", {"fail": True}, root=mini, progress=False)
+    assert (mini / "_build" / "failed" / "beta.ipynb").is_file()
+    out = book.execute_notebook("beta", {"fail": False}, root=mini, progress=False)
+    assert out == mini / "book" / "executed" / "beta.ipynb" and out.is_file()
+    assert not (mini / "_build" / "failed" / "beta.ipynb").exists()
+
+
+def test_missing_source(mini: Path) -> None:
+    with pytest.raises(book.BookError, match="notebook 'gamma': source .* does not exist"):
+        book.execute_notebook("gamma", root=mini)
+
+
+def test_the_kernel_logs_no_tcp_warning(mini: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    book.execute_notebook("beta", {"fail": False}, root=mini, progress=True)
+    err = capfd.readouterr().err
+    assert "without encryption" not in err and "IPKernelApp" not in err
+    assert "Executing" in err  # papermill's progress bar stays
+
+
+def test_kernel_environment_is_restored(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("KNNOISE_RESULTS", raising=False)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    with execute._kernel_environment(tmp_path):
+        assert os.environ["MPLBACKEND"] == "module://matplotlib_inline.backend_inline"
+        assert os.environ["KNNOISE_RESULTS"] == str(tmp_path)
+        assert os.environ["PYTHONHASHSEED"]
+    assert os.environ["MPLBACKEND"] == "Agg" and "KNNOISE_RESULTS" not in os.environ
+
+
+GLUED = """\
+# %% tags=["parameters"]
+seed = 0  # random seed
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+from knnoise.book import glue_figure, glue_values
+
+fig, ax = plt.subplots(figsize=(2, 2))
+ax.plot([0, 1])
+glue_figure("gamma_fig", fig)
+glue_values(gamma_value=np.float64(0.25))
+"""
+
+
+def test_glued_figures_reach_the_book_without_showing_in_place(mini: Path) -> None:
+    (mini / "notebooks" / "gamma.py").write_text(GLUED)
+    out = book.execute_notebook("gamma", {"seed": 1}, root=mini, progress=False)
+    cell = nbformat.read(out, as_version=4).cells[-1]
+    keys = [k for o in cell.outputs for k in o.get("data", {})]
+    prefix = "application/papermill.record/"
+    assert f"{prefix}image/png" in keys and f"{prefix}text/plain" in keys
+    assert "image/png" not in keys, "the figure must not also be displayed in place"
+    names = [o.metadata["scrapbook"]["name"] for o in cell.outputs if "scrapbook" in o.get("metadata", {})]
+    assert names == ["gamma_fig", "gamma_value"]

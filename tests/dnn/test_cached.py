@@ -1,0 +1,56 @@
+"""Tests for knnoise.dnn.cached: a cached run loads instead of training; everything that changes the
+result changes the key, the device, the thread count and the progress bar do not."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from knnoise.data import load
+from knnoise.dnn import cached, is_cached, train, train_cached
+
+
+def test_cache_loads_instead_of_training(digits, fast, uniform_noise, monkeypatch, tmp_path):
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path))
+    labels = uniform_noise(digits.y_train, 0.2, 10, seed=0)
+    kwargs = {**fast, "seed": 3}
+    assert not is_cached(digits, labels, **kwargs)
+    first = train_cached(digits, labels, **kwargs)
+    assert is_cached(digits, labels, **kwargs) and any(tmp_path.rglob("output.pkl"))
+
+    def no_training(*args, **kw):
+        raise AssertionError("retrained instead of loading from the cache")
+
+    monkeypatch.setattr(cached, "_train", no_training)
+    # device, progress bar and thread count are not part of the key; equal labels of another dtype hit
+    again = train(digits, labels.astype(np.int32), **{**kwargs, "progress": True}, device="cpu",
+                  num_threads=1, cache=True)  # fmt: skip
+    assert np.array_equal(again.test_softmax, first.test_softmax)
+    assert np.array_equal(again.train_features, first.train_features)
+    assert again.best_epoch == first.best_epoch and again.history == first.history
+    assert all(torch.equal(again.state_dict[k], v) for k, v in first.state_dict.items())
+    # everything that changes the result changes the key
+    other = labels.copy()
+    other[0] = (other[0] + 1) % 10
+    assert not is_cached(digits, other, **kwargs)
+    assert not is_cached(digits.subset(n_train=1000), labels[:1000], **kwargs)
+    assert not is_cached(load("digits", seed=1), labels, **kwargs)
+    changes = [
+        {"lr": 0.004}, {"epochs": 3}, {"seed": 4}, {"lr_halving_every": 1}, {"val_fraction": 0.2},
+        {"batch_size": 64}, {"width": 0.5}, {"patience": 1}, {"weight_decay": 0.0},
+        {"normalization": "per_pixel"}, {"train_outputs": False}, {"model": "allcnnc"},
+    ]  # fmt: skip
+    for change in changes:
+        assert not is_cached(digits, labels, **{**kwargs, **change}), change
+    # equal settings spelled differently hit the same entry: the arguments are canonicalised
+    assert is_cached(digits, labels.astype(np.float64), **{**kwargs, "epochs": np.int64(2)})
+
+
+def test_the_cache_follows_knnoise_cache(digits, fast, monkeypatch, tmp_path):
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "a"))
+    kwargs = {**fast, "epochs": 1, "seed": 0, "train_outputs": False}
+    train_cached(digits, digits.y_train, **kwargs)
+    assert is_cached(digits, digits.y_train, **kwargs)
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "b"))
+    assert not is_cached(digits, digits.y_train, **kwargs)
+    assert any((tmp_path / "a" / "joblib").rglob("output.pkl"))

@@ -1,0 +1,58 @@
+"""Fig. 4's experiment on the digits: networks per noise cell, analytic family, effective K."""
+
+import numpy as np
+import pytest
+
+from knnoise.experiments import fig4_dnn
+
+SCHEDULE = {"model": "mnist", "epochs": 1, "lr": 0.003, "lr_halving_every": None}
+PARAMS = {
+    "dataset": "digits", "data_path": None, "train_subset": None, "test_subset": None, "seed": 0,
+    **SCHEDULE, "schedule": SCHEDULE, "uniform_gammas": [0.0, 0.5], "flip_gammas": [0.0, 0.45],
+    "general_gammas": [0.5], "concentrated_gammas": [0.25], "repeats": 1, "ks": [1, 5], "k_fit_max": 6,
+    "device": "cpu", "n_jobs": 1,
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("KNNOISE_CACHE", str(tmp_path_factory.mktemp("cache")))
+    try:
+        yield fig4_dnn.run(PARAMS)
+    finally:
+        mp.undo()
+
+
+def test_one_network_per_cell_and_a_summary_per_level(result):
+    assert len(result.measured) == 6
+    kinds = list(result.summary.index.get_level_values("noise").unique())
+    assert kinds == ["concentrated", "flip", "general", "uniform"]
+    assert (result.summary.networks == 1).all()
+    assert result.measured.accuracy.between(0, 1).all()
+
+
+def test_analytic_family_and_fits(result):
+    for kind in fig4_dnn.SPREAD:
+        gammas, table = result.analytic[kind]
+        assert table.shape == (len(gammas), 6)
+        assert set(fig4_dnn.FINE) <= set(np.round(gammas, 6))
+        assert 1 <= result.fits[kind].k <= 6
+    # Eq. 1 at gamma = 0 and K = 1 is the mean clean softmax at the true label
+    _, table = result.analytic["uniform"]
+    y = result.dataset.y_test
+    at_label = result.clean_net.test_softmax[np.arange(len(y)), y]
+    assert table[0, 0] == pytest.approx(float(np.mean(at_label)), abs=1e-6)
+
+
+def test_panels_quoted_numbers_and_claims_agree(result):
+    panels = result.panels([1, 5])
+    assert set(panels) == {f"{kind} noise" for kind in fig4_dnn.KINDS}
+    assert "curves" not in panels["concentrated noise"]
+    assert panels["uniform noise"]["curves"].shape[1] == 2
+    quoted = result.quoted(PARAMS)
+    assert quoted["f_lo"] == 0.45 and quoted["u_hi"] == 0.5
+    claims = result.claims(PARAMS)
+    assert len(claims) == 3
+    assert f"uniform γ = 0.5: {quoted['u_hi_acc']}" in claims[0][2]
+    assert "1 epoch):" in claims[0][2]
