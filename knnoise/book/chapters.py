@@ -194,6 +194,8 @@ SCHEMAS: dict[str, Schema] = {
             concentrated_gammas=noise_levels([0.0]),
             ks=KS,
             k_fit_max=POSITIVE,
+            results_dir=Path("a folder of committed results tables"),
+            save_results=NoneOr(Path("a folder to write this run's results table to")),
         ),
         chapter(
             "supp_feature_knn",

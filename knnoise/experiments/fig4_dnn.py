@@ -17,6 +17,7 @@ import pandas as pd
 
 from knnoise.data import Dataset
 from knnoise.dnn import TrainResult
+from knnoise.experiments import paper_results
 from knnoise.experiments.datasets import load_dataset
 from knnoise.experiments.networks import clean_network, corruption_matrix, dnn_cell
 from knnoise.experiments.sweep import grid, run_sweep
@@ -75,8 +76,14 @@ class Fig4Result:
             "conc_gap": self.concentrated_gap(),
         }  # fmt: skip
 
-    def claims(self, params: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-        """The chapter's rows of the intro's claims table: (claim, the paper's evidence, measured)."""
+    def claims(
+        self, params: Mapping[str, Any], tables: Mapping[str, pd.DataFrame] | None = None
+    ) -> list[tuple[str, str, str]]:
+        """The chapter's rows of the intro's claims table: (claim, the paper's evidence, measured).
+
+        ``tables``: paper-scale results tables (:func:`knnoise.experiments.paper_results.load_tables`)
+        of the same dataset, quoted after this run's numbers with their provenance.
+        """
         q = self.quoted(params)
         epochs, n_train = params["epochs"], self.dataset.n_train
         fits = "; ".join(
@@ -90,7 +97,8 @@ class Fig4Result:
                 "Fig. 4(a-f): MNIST, CIFAR-10 and ImageNet accuracy vs noise level",
                 f"{self.dataset.name} net ({n_train} images, {epochs} epoch{'s' if epochs > 1 else ''}): "
                 f"uniform γ = {q['u_hi']:g}: {q['u_hi_acc']}; flip γ = {q['f_lo']:g}: {q['f_lo_acc']}, "
-                f"γ = {q['f_hi']:g}: {q['f_hi_acc']} (clean {self.clean_net.test_accuracy:.3f})",
+                f"γ = {q['f_hi']:g}: {q['f_hi_acc']} (clean {self.clean_net.test_accuracy:.3f})"
+                + "".join(f"; {_quote_table(t)}" for t in self._same_dataset(tables).values()),
             ),
             (
                 "The analytic K-NN curves predict DNN accuracy; K is left open",
@@ -104,8 +112,22 @@ class Fig4Result:
             ),
         ]
 
-    def panels(self, ks) -> dict[str, dict[str, Any]]:
-        """What :func:`knnoise.plots.dnn_vs_analytic` draws, per noise model."""
+    def _same_dataset(self, tables: Mapping[str, pd.DataFrame] | None) -> dict[str, pd.DataFrame]:
+        return {n: t for n, t in (tables or {}).items() if (t.dataset == self.dataset.name).all()}
+
+    def paper_scale_text(self, tables: Mapping[str, pd.DataFrame] | None) -> str:
+        """One sentence (Markdown) on the paper-scale tables of this dataset, with their numbers."""
+        same = self._same_dataset(tables)
+        if not same:
+            return f"No paper-scale results table for {self.dataset.name} is in the results folder yet."
+        return " ".join(
+            f"The run on {paper_results.label(t)} (open diamonds) gave {_headline(t)}."
+            for t in same.values()
+        )
+
+    def panels(self, ks, tables: Mapping[str, pd.DataFrame] | None = None) -> dict[str, dict[str, Any]]:
+        """What :func:`knnoise.plots.dnn_vs_analytic` draws, per noise model; paper-scale ``tables`` of
+        the same dataset are added as ``others``: (provenance, selected gamma, accuracy, sd)."""
         panels = {}
         for kind in KINDS:
             stats = self.summary.loc[kind]
@@ -116,7 +138,33 @@ class Fig4Result:
                 curves = table[:, [j - 1 for j in ks]]
                 panel |= {"gammas": gammas, "curves": curves, "fitted": table[:, k - 1]}
             panels[f"{kind} noise"] = panel
+        for table in self._same_dataset(tables).values():
+            summary = paper_results.summarise(table)
+            for kind in summary.index.get_level_values("noise").unique():
+                if f"{kind} noise" in panels:
+                    s = summary.loc[kind]
+                    entry = (paper_results.label(table), s.selected, s.accuracy, s.sd)
+                    panels[f"{kind} noise"].setdefault("others", []).append(entry)
         return panels
+
+
+def _quote_table(table: pd.DataFrame) -> str:
+    """A paper-scale table's provenance and headline numbers, as the claims table quotes this run's."""
+    return f"paper scale ({paper_results.label(table)}): {_headline(table)}"
+
+
+def _headline(table: pd.DataFrame) -> str:
+    """The accuracy at the largest uniform level and at the flip levels either side of 1/2."""
+    summary = paper_results.summarise(table).accuracy
+    parts = []
+    for kind in ("uniform", "flip"):
+        if kind in summary.index.get_level_values("noise"):
+            levels = summary.loc[kind]
+            picks = [max(levels.index)] if kind == "uniform" else sorted(
+                {max((g for g in levels.index if g < 0.5), default=min(levels.index)), max(levels.index)}
+            )  # fmt: skip
+            parts.append(f"{kind} " + ", ".join(f"γ = {g:g}: {levels[g]:.3f}" for g in picks))
+    return "; ".join(parts)
 
 
 def _data_options(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -193,7 +193,9 @@ def dnn_vs_analytic(
         Panel title -> ``{"measured": (gamma, mean, sd)}`` (the networks, at their achieved noise level),
         plus, for randomly spread noise, ``"gammas"`` ``(G,)``, ``"curves"`` ``(G, len(ks))`` (Eq. 1-3 per
         K) and ``"fitted"`` ``(G,)`` (the curve at the fitted effective K). A panel without curves is
-        locally concentrated noise: the paper's prediction ``1 - gamma`` is drawn instead.
+        locally concentrated noise: the paper's prediction ``1 - gamma`` is drawn instead. ``"others"``:
+        a list of (label, gamma, mean, sd) — runs elsewhere (e.g. paper-scale results), drawn as open
+        markers with their label.
     ks : sequence of int
         The K of the curves' columns.
     gammas : array_like, optional
@@ -215,6 +217,10 @@ def dnn_vs_analytic(
             ideal = {"x": fine, "y": 1.0 - fine, "color": "0.4", "ls": "--",
                      "label": "1 − γ (concentrated noise)"}  # fmt: skip
             overlays[name] = [dnn, ideal]
+        for i, (label, x, mean, sd) in enumerate(panel.get("others", [])):
+            colour = ["darkviolet", "teal", "olive"][i % 3]
+            style = {"color": colour, "marker": "D", "mfc": "none", "ms": 6, "ls": "none", "label": label}
+            overlays[name].append({"x": x, "y": mean, "yerr": sd, **style})
     fig = accuracy_curves(fine, tables, ks, ncols=2, overlays=overlays)
     if title:
         fig.suptitle(title)

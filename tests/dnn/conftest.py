@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from knnoise.data import Dataset, load
 from knnoise.dnn import TrainResult, train
@@ -39,3 +40,19 @@ def clean_run(digits) -> TrainResult:
     return train(
         digits, digits.y_train, epochs=5, batch_size=128, lr=0.003, lr_halving_every=3, seed=0, progress=False
     )
+
+
+@pytest.fixture
+def shapes():
+    """``shapes(model, x)``: the (features, logits) shapes of a model, checking features_and_logits agrees."""
+
+    def _shapes(model, x):
+        model.eval()
+        with torch.no_grad():
+            feats, logits = model.features(x), model(x)
+            both = model.features_and_logits(x)
+        torch.testing.assert_close(both[0], feats)
+        torch.testing.assert_close(both[1], logits)
+        return tuple(feats.shape), tuple(logits.shape)
+
+    return _shapes

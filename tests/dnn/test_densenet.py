@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 from knnoise.dnn.densenet import DenseNet121, densenet121_features
 from knnoise.dnn.models import build_model
-
-
-def _shapes(model: nn.Module, x: torch.Tensor) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    model.eval()
-    with torch.no_grad():
-        feats, logits = model.features(x), model(x)
-        both = model.features_and_logits(x)
-    torch.testing.assert_close(both[0], feats)
-    torch.testing.assert_close(both[1], logits)
-    return tuple(feats.shape), tuple(logits.shape)
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +14,9 @@ def densenet():
     return densenet121_features()
 
 
-def test_densenet_features_on_a_tiny_batch_without_weights(densenet):
+def test_densenet_features_on_a_tiny_batch_without_weights(shapes, densenet):
     assert isinstance(densenet, DenseNet121) and not densenet.training
-    assert _shapes(densenet, torch.rand(2, 3, 64, 64)) == ((2, 1024), (2, 1000))
+    assert shapes(densenet, torch.rand(2, 3, 64, 64)) == ((2, 1024), (2, 1000))
 
 
 def test_densenet_never_downloads(monkeypatch):

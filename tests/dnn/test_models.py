@@ -14,16 +14,6 @@ def _convs(model: nn.Module) -> list[nn.Conv2d]:
     return [m for m in model.modules() if isinstance(m, nn.Conv2d)]
 
 
-def _shapes(model: nn.Module, x: torch.Tensor) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    model.eval()
-    with torch.no_grad():
-        feats, logits = model.features(x), model(x)
-        both = model.features_and_logits(x)
-    torch.testing.assert_close(both[0], feats)
-    torch.testing.assert_close(both[1], logits)
-    return tuple(feats.shape), tuple(logits.shape)
-
-
 # ======================================================================================================
 # MNIST net
 # ======================================================================================================
@@ -41,16 +31,16 @@ def test_mnist_net_layers_are_the_papers():
 
 
 @pytest.mark.parametrize(("size", "fc_in"), [(28, 2450), (8, 200), (7, 200), (32, 3200)])
-def test_mnist_net_shapes_for_mnist_and_small_digits(size, fc_in):
+def test_mnist_net_shapes_for_mnist_and_small_digits(shapes, size, fc_in):
     net = MnistNet(n_classes=10, image_size=size)
     assert net.head.fc.in_features == fc_in
-    assert _shapes(net, torch.rand(3, 1, size, size)) == ((3, 256), (3, 10))
+    assert shapes(net, torch.rand(3, 1, size, size)) == ((3, 256), (3, 10))
 
 
-def test_mnist_net_colour_rectangular_and_width():
+def test_mnist_net_colour_rectangular_and_width(shapes):
     net = MnistNet(n_classes=4, in_channels=3, image_size=(12, 20), width=0.5)
     assert [c.out_channels for c in _convs(net)] == [10, 10, 25, 25]
-    assert _shapes(net, torch.rand(2, 3, 12, 20)) == ((2, 256), (2, 4))
+    assert shapes(net, torch.rand(2, 3, 12, 20)) == ((2, 256), (2, 4))
 
 
 def test_mnist_net_rejects_a_wrong_input_shape():
@@ -84,7 +74,7 @@ def test_same_seed_same_initialisation():
 # ======================================================================================================
 # All-CNN-C
 # ======================================================================================================
-def test_allcnnc_layers_and_cifar_shapes():
+def test_allcnnc_layers_and_cifar_shapes(shapes):
     net = AllCNNC(n_classes=10)
     convs = _convs(net)
     assert [c.out_channels for c in convs] == [96, 96, 96, 192, 192, 192, 192, 192, 256]
@@ -92,13 +82,13 @@ def test_allcnnc_layers_and_cifar_shapes():
     assert [c.kernel_size[0] for c in convs] == [3, 3, 3, 3, 3, 3, 3, 1, 1]
     assert convs[6].padding == (0, 0)  # the 192 3x3 "valid" conv
     assert net.head.fc.in_features == 256 and net.head.fc.out_features == 256
-    assert _shapes(net, torch.rand(2, 3, 32, 32)) == ((2, 256), (2, 10))
+    assert shapes(net, torch.rand(2, 3, 32, 32)) == ((2, 256), (2, 10))
 
 
-def test_allcnnc_small_inputs_and_width():
+def test_allcnnc_small_inputs_and_width(shapes):
     net = AllCNNC(n_classes=3, width=0.25)
     assert [c.out_channels for c in _convs(net)][:4] == [24, 24, 24, 48]
-    assert _shapes(net, torch.rand(2, 3, 16, 16)) == ((2, 256), (2, 3))
+    assert shapes(net, torch.rand(2, 3, 16, 16)) == ((2, 256), (2, 3))
 
 
 # ======================================================================================================

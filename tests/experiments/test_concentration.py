@@ -17,11 +17,8 @@ PARAMS = {
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KNNOISE_CACHE", str(tmp_path_factory.mktemp("cache")))
-    yield
-    mp.undo()
+def cache(module_cache):
+    return module_cache
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,8 @@ PARAMS = {
 
 
 @pytest.fixture(scope="module")
-def nets(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KNNOISE_CACHE", str(tmp_path_factory.mktemp("cache")))
-    try:
-        yield fig1.networks(PARAMS)
-    finally:
-        mp.undo()
+def nets(module_cache):
+    return fig1.networks(PARAMS)
 
 
 def test_summary_one_row_per_noise_kind(nets):

@@ -14,13 +14,8 @@ PARAMS = {
 
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KNNOISE_CACHE", str(tmp_path_factory.mktemp("cache")))
-    try:
-        yield fig2_softmax.run(PARAMS)
-    finally:
-        mp.undo()
+def result(module_cache):
+    return fig2_softmax.run(PARAMS)
 
 
 def test_a_panel_and_a_row_per_network(result):

@@ -13,13 +13,8 @@ PARAMS = {
 
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KNNOISE_CACHE", str(tmp_path_factory.mktemp("cache")))
-    try:
-        yield fig3_knn.run(PARAMS)
-    finally:
-        mp.undo()
+def result(module_cache):
+    return fig3_knn.run(PARAMS)
 
 
 def test_tidy_rows_one_per_noise_level_repeat_and_k(result):

@@ -1,6 +1,7 @@
 """Fig. 4's experiment on the digits: networks per noise cell, analytic family, effective K."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from knnoise.experiments import fig4_dnn
@@ -15,13 +16,8 @@ PARAMS = {
 
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KNNOISE_CACHE", str(tmp_path_factory.mktemp("cache")))
-    try:
-        yield fig4_dnn.run(PARAMS)
-    finally:
-        mp.undo()
+def result(module_cache):
+    return fig4_dnn.run(PARAMS)
 
 
 def test_one_network_per_cell_and_a_summary_per_level(result):
@@ -56,3 +52,23 @@ def test_panels_quoted_numbers_and_claims_agree(result):
     assert len(claims) == 3
     assert f"uniform γ = 0.5: {quoted['u_hi_acc']}" in claims[0][2]
     assert "1 epoch):" in claims[0][2]
+
+
+def test_paper_scale_tables_of_the_same_dataset_are_drawn_and_quoted(result):
+    table = pd.DataFrame({
+        "dataset": "digits", "model": "mnist", "noise": ["uniform", "flip", "flip"],
+        "gamma": [0.9, 0.45, 0.55], "selected": [0.9, 0.45, 0.55], "changed": [0.81, 0.45, 0.55], "repeat": 0,
+        "accuracy": [0.9, 0.8, 0.4],
+        "best_epoch": 5, "epochs": 20, "lr": 0.01, "lr_halving_every": 10, "train_images": 1437,
+        "device": "GPU X", "commit": "abc", "date": "2026-01-01",
+    })  # fmt: skip
+    other = table.assign(dataset="mnist")
+    panels = result.panels([1, 5], {"t.csv": table, "m.csv": other})
+    (entry,) = panels["uniform noise"]["others"]  # the mnist table is not drawn over digits
+    assert entry[0].startswith("GPU X, 1,437 images, 20 epochs, 3 networks")
+    assert "others" not in panels["general noise"]
+    claim = result.claims(PARAMS, {"t.csv": table})[0][2]
+    assert claim.endswith("paper scale (GPU X, 1,437 images, 20 epochs, 3 networks (2026-01-01)): "
+                          "uniform γ = 0.9: 0.900; flip γ = 0.45: 0.800, γ = 0.55: 0.400")  # fmt: skip
+    assert "0.900" in result.paper_scale_text({"t.csv": table})
+    assert "No paper-scale results table" in result.paper_scale_text({})

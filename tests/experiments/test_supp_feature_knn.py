@@ -14,13 +14,8 @@ PARAMS = {
 
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KNNOISE_CACHE", str(tmp_path_factory.mktemp("cache")))
-    try:
-        yield supp.run(PARAMS)
-    finally:
-        mp.undo()
+def result(module_cache):
+    return supp.run(PARAMS)
 
 
 def test_one_comparison_per_network_clean_first(result):
