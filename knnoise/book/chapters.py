@@ -207,6 +207,16 @@ SCHEMAS: dict[str, Schema] = {
             ks=KS,
         ),
         chapter(
+            "your_model",
+            DATA,
+            SCHEDULE,
+            RUN.pick("device"),
+            noises=ListOf(Options("uniform", "symmetric", "flip"), unique=True),
+            gammas=noise_levels(_steps(1.001), "0 to 1 in steps of 0.05"),
+            ks=KS,
+            ties=Options(*TIES),
+        ),
+        chapter(
             "concentration",
             DATA.pick("train_subset", "test_subset", "seed"),
             SCHEDULE.pick("epochs", "lr"),
