@@ -357,3 +357,65 @@ def test_page_in_browser(page: str, html_dir: Path, base_url: str, driver) -> No
         warnings.warn(f"{page}: progress-bar text in outputs: {bars[:3]}", stacklevel=1)
 
     assert not problems, f"{page} ({title!r}; screenshot {shot}):\n  " + "\n  ".join(problems)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Maths offline (issue 13): MathJax comes from the book's own _static/, not a CDN
+
+THEORY_PAGE = "book/executed/theory.html"
+
+_MATHS_JS = r"""
+// Wait for MathJax's first typeset (its startup promise), then report what the page shows.
+const done = arguments[arguments.length - 1];
+const report = () => {
+    const article = document.querySelector('article') || document.body;
+    const maths = Array.from(article.querySelectorAll('.math'));
+    const prose = article.cloneNode(true);  // the text a reader sees, without code and its outputs
+    prose.querySelectorAll('pre, code, .cell_input, .cell_output').forEach(el => el.remove());
+    const raw = (prose.textContent.match(/\\\(|\\\)|\\\[|\\\]|\$\$/g) || []).length;
+    const mj = window.MathJax;
+    done({
+        version: (mj && mj.version) || null,
+        maths: maths.length,
+        untypeset: maths.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.slice(0, 60)),
+        containers: article.querySelectorAll('mjx-container').length,
+        raw: raw,
+        scripts: Array.from(document.scripts).map(s => s.src).filter(s => /mathjax/i.test(s)),
+        resources: performance.getEntriesByType('resource').map(e => e.name).filter(n => /mathjax/i.test(n)),
+    });
+};
+setTimeout(report, 30000);
+const startup = window.MathJax && window.MathJax.startup;
+if (startup && startup.promise) startup.promise.then(report, report);
+else report();  // MathJax did not load: window.MathJax is still the page's configuration object
+"""
+
+
+def test_theory_page_typesets_maths_offline(html_dir: Path, base_url: str, driver) -> None:
+    """The Theory page's maths is typeset by MathJax 3 served from the book's own files.
+
+    Every https request is blocked in the browser (the machines that run this have no internet anyway),
+    so a CDN cannot help: the maths renders only if the book serves MathJax itself.
+    """
+    assert (html_dir / THEORY_PAGE).is_file(), f"{THEORY_PAGE} was not built into {html_dir}"
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["https://*", "wss://*"]})
+    try:
+        driver.get(base_url + THEORY_PAGE)
+        _wait_until_loaded(driver)
+        found = driver.execute_async_script(_MATHS_JS)
+    finally:
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+        driver.execute_cdp_cmd("Network.disable", {})
+    shot = _screenshot(driver, THEORY_PAGE.replace(".html", "_maths.html"))
+    where = f"({THEORY_PAGE}; screenshot {shot}): {found}"
+
+    assert found["scripts"], f"no MathJax script on the page {where}"
+    urls = found["scripts"] + found["resources"]
+    external = [url for url in urls if urlsplit(url).hostname not in LOCAL_HOSTS]
+    assert not external, f"MathJax files from outside the book: {external} {where}"
+    assert str(found["version"] or "").startswith("3."), f"MathJax 3 did not load {where}"
+    assert found["maths"] >= 10, f"the Theory page should hold its equations {where}"
+    assert not found["untypeset"], f"maths left untypeset: {found['untypeset'][:5]} {where}"
+    assert found["containers"] >= found["maths"], where
+    assert found["raw"] == 0, f"raw TeX delimiters left in the text {where}"

@@ -1,17 +1,20 @@
 """The book layer: parameter schemas, profiles, papermill execution, the build and the runner's CLI.
 
-``python -m knnoise.book --profile NAME [--only NOTEBOOK ...] [-p KEY VALUE ...] [--no-build] [--list]``
-executes the ``_toc.yml`` notebooks (``notebooks/<name>.py`` -> ``book/executed/<name>.ipynb``) for a
-parameter profile (``notebooks/params/<name>.yml``), after validating every merged value against its
-notebook's schema, then builds the book strictly. Inside a notebook, ``p = setup("<name>", globals())``
-validates the same schema, fills derived defaults and prints the parameters; ``glue_figure`` and
-``glue_values`` hand figures and numbers to the prose; ``record(...)`` adds a row to the intro's claims
-table.
+``python -m knnoise.book --profile NAME [--only NOTEBOOK ...] [-p KEY VALUE ...] [--no-build] [--list]
+[--force]`` executes the ``_toc.yml`` notebooks (``notebooks/<name>.py`` -> ``book/executed/<name>.ipynb``)
+for a parameter profile (``notebooks/params/<name>.yml``), after validating every merged value against its
+notebook's schema, then builds the book strictly. A notebook whose code, merged parameters and ``knnoise``
+package are unchanged since its last successful run is restored from the execution cache instead
+(:mod:`~knnoise.book.cache`, jupyter-cache); ``--force`` executes every one. Inside a notebook,
+``p = setup("<name>", globals())`` validates the same schema, fills derived defaults and prints the
+parameters; ``glue_figure`` and ``glue_values`` hand figures and numbers to the prose; ``record(...)`` adds
+a row to the intro's claims table.
 
 Modules: :mod:`~knnoise.book.schema` (constraints, the validator), :mod:`~knnoise.book.chapters` (each
 notebook's schema), :mod:`~knnoise.book.page` (``setup``), :mod:`~knnoise.book.claims` (``record``),
 :mod:`~knnoise.book.profiles` (toc, profiles, merging), :mod:`~knnoise.book.execute` (papermill),
-:mod:`~knnoise.book.build` (jupyter-book) and :mod:`~knnoise.book.cli` (the runner).
+:mod:`~knnoise.book.cache` (the execution cache), :mod:`~knnoise.book.build` (jupyter-book) and
+:mod:`~knnoise.book.cli` (the runner).
 """
 
 from knnoise.book.build import build_book

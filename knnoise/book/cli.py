@@ -1,9 +1,11 @@
 """The runner: ``python -m knnoise.book --profile NAME [--only NOTEBOOK ...] [-p KEY VALUE ...] [--no-build]
-[--list]``.
+[--list] [--force]``.
 
 :func:`run` executes the toc's notebooks for a profile, then builds the book, in named steps: select the
 notebooks, merge their parameters (:mod:`knnoise.book.profiles`), validate them against each notebook's
-schema (:mod:`knnoise.book.chapters`) before any kernel starts, execute (:mod:`knnoise.book.execute`),
+schema (:mod:`knnoise.book.chapters`) before any kernel starts, execute (:mod:`knnoise.book.execute`) only
+the notebooks whose code, merged parameters or ``knnoise`` package changed since their last successful
+run (the others are restored from jupyter-cache, :mod:`knnoise.book.cache`; ``--force`` executes them all),
 write the claims page and build (:mod:`knnoise.book.build`). A bad value fails in about a second, with
 ``"<notebook>: <name> must be <allowed>, got <value>"``.
 """
@@ -44,9 +46,11 @@ __all__ = ["RunResult", "main", "run"]
 
 @dataclass
 class RunResult:
-    """What :func:`run` did: notebooks executed (with seconds each) and the built index, if any."""
+    """What :func:`run` did: notebooks executed (with seconds each), those restored from the execution
+    cache, and the built index, if any."""
 
     executed: dict[str, float] = field(default_factory=dict)
+    cached: list[str] = field(default_factory=list)
     build_seconds: float | None = None
     html_index: Path | None = None
 
@@ -60,6 +64,7 @@ def run(
     root: str | os.PathLike[str] | None = None,
     progress: bool = True,
     schemas: Mapping[str, Schema] | None = None,
+    force: bool = False,
 ) -> RunResult:
     """Execute the toc's notebooks for a profile, then build the book.
 
@@ -83,6 +88,8 @@ def run(
     schemas : mapping, optional
         Notebook name -> :class:`~knnoise.book.schema.Schema` (default: the chapters' schemas). A notebook
         without one is not validated here.
+    force : bool
+        Execute every notebook to run, even those whose last run the execution cache holds.
 
     Returns
     -------
@@ -108,7 +115,7 @@ def run(
             "book can build (use --no-build to skip)"
         )
     result = RunResult()
-    _execute_all(root, profile, merged, result, progress=progress)
+    _execute_all(root, profile, merged, result, progress=progress, force=force)
     _warn_stale(root, names, set(to_run))
     _build.write_claims_page(root, names)
     if build:
@@ -223,7 +230,7 @@ def _print_parameters(merged: Merged) -> None:
 
 
 def _execute_all(
-    root: Path, profile: str, merged: Mapping[str, Merged], result: RunResult, *, progress: bool
+    root: Path, profile: str, merged: Mapping[str, Merged], result: RunResult, *, progress: bool, force: bool
 ) -> None:
     for i, (name, m) in enumerate(merged.items(), start=1):
         print(
@@ -233,8 +240,12 @@ def _execute_all(
         )
         _print_parameters(m)
         sys.stdout.flush()
+        if not force and _execute.restore_notebook(name, m.injected, root=root, profile=profile):
+            result.cached.append(name)
+            print("    unchanged since its last run: restored from the cache (--force executes)", flush=True)
+            continue
         start = time.perf_counter()
-        _execute.execute_notebook(name, m.injected, root=root, profile=profile, progress=progress)
+        _execute.execute_notebook(name, m.injected, root=root, profile=profile, progress=progress, cache=True)
         result.executed[name] = time.perf_counter() - start
         print(f"    done in {result.executed[name]:.1f} s", flush=True)
 
@@ -275,7 +286,8 @@ def _parser() -> argparse.ArgumentParser:
         "  python -m knnoise.book --profile smoke\n"
         "  python -m knnoise.book --profile quick --only data -p dataset digits\n"
         '  python -m knnoise.book --profile paper --only fig3_knn -p ks "[1, 5, 25]"\n'
-        "  python -m knnoise.book --profile quick --list",
+        "  python -m knnoise.book --profile quick --list\n"
+        "  python -m knnoise.book --profile quick --force  # re-execute even unchanged notebooks",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--profile", default="quick", help="notebooks/params/<PROFILE>.yml (default: quick)")
@@ -297,6 +309,12 @@ def _parser() -> argparse.ArgumentParser:
         help="override a parameter; VALUE is YAML (-p ks '[1, 5, 25]', -p dataset digits)",
     )
     parser.add_argument("--no-build", action="store_true", help="execute only; do not build the book")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="re-execute every notebook, even those unchanged since their last run (by default their "
+        "code, merged parameters and the knnoise package are compared with the execution cache's)",
+    )
     parser.add_argument("--list", action="store_true", help="list notebooks and their merged parameters")
     parser.add_argument("--no-progress", action="store_true", help="hide papermill's per-cell progress bar")
     parser.add_argument("--root", help="repository root (default: the current folder)")
@@ -323,6 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             build=not args.no_build,
             root=root,
             progress=not args.no_progress,
+            force=args.force,
         )
     except BookError as err:
         if type(err) is BookError:
@@ -330,5 +349,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)  # a bad value (exit 2), a failed notebook or build (1)
         return err.exit_code
     total = sum(result.executed.values())
-    print(f"executed {len(result.executed)} notebook(s) in {total:.1f} s", flush=True)
+    restored = f", restored {len(result.cached)} unchanged from the cache" if result.cached else ""
+    print(f"executed {len(result.executed)} notebook(s) in {total:.1f} s{restored}", flush=True)
     return 0

@@ -3,7 +3,9 @@
 ``execute_notebook("fig3_knn", parameters)`` runs ``notebooks/fig3_knn.py`` (read with jupytext, so no
 ``.ipynb`` twin is needed) and writes ``book/executed/fig3_knn.ipynb`` atomically. A failing cell is reported
 by its number in the source, its line and the exception; the partial notebook is kept in
-``_build/failed/<name>.ipynb``.
+``_build/failed/<name>.ipynb``. With ``cache=True`` a successful run is stored in the execution cache
+(:mod:`knnoise.book.cache`), and :func:`restore_notebook` writes it back instead of executing while the
+notebook's code, parameters and the ``knnoise`` package are unchanged.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from knnoise.book import cache as _cache
 from knnoise.book.claims import RESULTS_ENV
 from knnoise.book.errors import BookError, NotebookFailed
 from knnoise.book.profiles import (
@@ -28,7 +31,7 @@ from knnoise.book.profiles import (
     read_source,
 )
 
-__all__ = ["KERNEL_ARGUMENTS", "execute_notebook"]
+__all__ = ["KERNEL_ARGUMENTS", "execute_notebook", "restore_notebook"]
 
 # The kernel logs only errors: its "running over TCP without encryption" warning (a local kernel talking
 # to its own runner) would otherwise interrupt every notebook's progress bar.
@@ -82,6 +85,7 @@ def execute_notebook(
     output: str | os.PathLike[str] | None = None,
     profile: str | None = None,
     progress: bool = True,
+    cache: bool = False,
 ) -> Path:
     """Execute one notebook with papermill and write it atomically.
 
@@ -99,6 +103,9 @@ def execute_notebook(
         Recorded in the executed notebook's metadata.
     progress : bool
         Show papermill's per-cell progress bar.
+    cache : bool
+        Store the executed notebook and its recorded claims in the execution cache
+        (``$KNNOISE_CACHE/jupyter-cache``), for :func:`restore_notebook`.
 
     Returns
     -------
@@ -125,6 +132,8 @@ def execute_notebook(
     try:
         _papermill(nb, tmp, dict(parameters or {}), name=name, source=source, root=root, progress=progress)
         _finalise(tmp, _display_path(source, root), _display_path(output, root))
+        if cache:
+            _cache.store(_cache.open_cache(), tmp, _display_path(source, root), _results_file(root, name))
         os.replace(tmp, output)
         (root / FAILED_DIR / f"{name}.ipynb").unlink(missing_ok=True)  # a fixed notebook's old failure
         return output
@@ -132,13 +141,52 @@ def execute_notebook(
         tmp.unlink(missing_ok=True)
 
 
+def restore_notebook(
+    name: str,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    root: str | os.PathLike[str] | None = None,
+    profile: str | None = None,
+) -> Path | None:
+    """Write the cached run of ``notebooks/<name>.py`` to ``book/executed/<name>.ipynb``, if there is one.
+
+    The cached run matches when the notebook's code cells, ``parameters``, ``profile`` and the ``knnoise``
+    package's source are those of a run stored by :func:`execute_notebook` with ``cache=True``; its
+    recorded claims (``book/executed/results/<name>.json``) are restored too. Markdown cells come from
+    the current source.
+
+    Returns
+    -------
+    Path or None
+        The restored notebook; None when the notebook must be executed.
+    """
+    root = find_root(root)
+    source = root / SOURCES_DIR / f"{name}.py"
+    if not source.is_file():
+        raise BookError(f"notebook {name!r}: source {source} does not exist")
+    prepared = _prepared(source, root, parameters, profile)
+    nb = _cache.key_notebook(prepared, dict(parameters or {}), KERNEL_NAME)
+    output = root / EXECUTED_DIR / f"{name}.ipynb"
+    if not _cache.restore(_cache.open_cache(), nb, output, root / RESULTS_DIR):
+        return None
+    (root / FAILED_DIR / f"{name}.ipynb").unlink(missing_ok=True)
+    return output
+
+
+def _results_file(root: Path, name: str) -> Path:
+    return root / RESULTS_DIR / f"{name}.json"
+
+
 def _prepared(source: Path, root: Path, parameters: Mapping[str, Any] | None, profile: str | None) -> Any:
-    """The source as a notebook, with the run's profile and parameters in its metadata."""
+    """The source as a notebook; its metadata records the profile, the parameters, and hashes of knnoise's
+    code and of the files the parameters name (:mod:`knnoise.book.cache`)."""
     nb = read_source(source)
     nb.metadata["knnoise"] = {
         "profile": profile,
         "source": _display_path(source, root),
         "parameters": {k: _jsonable(v) for k, v in (parameters or {}).items()},
+        "code": _cache.code_hash(),
+        "inputs": _cache.input_hashes(dict(parameters or {}), root),
     }
     return nb
 
@@ -207,10 +255,7 @@ def _finalise(tmp: Path, source: str, output: str) -> None:
     nb = nbformat.read(tmp, as_version=4)
     meta = nb.metadata.get("papermill", {})
     meta["input_path"], meta["output_path"] = source, output
-    for cell in nb.cells:
-        tags = cell.get("metadata", {}).get("tags", [])
-        if "injected-parameters" in tags and "hide-input" not in tags:
-            cell.metadata["tags"] = [*tags, "hide-input"]
+    _cache.fold_injected(nb)
     nbformat.write(nb, tmp)
     umask = os.umask(0)
     os.umask(umask)

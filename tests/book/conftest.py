@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from knnoise.book import cache
+
 REPO = Path(__file__).resolve().parents[2]
 
 ALPHA = """\
@@ -49,8 +51,14 @@ if fail:
 
 
 @pytest.fixture
-def mini(tmp_path: Path) -> Path:
-    """A two-notebook book with the real _config.yml, and a profile ``t``."""
+def mini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A two-notebook book with the real _config.yml, and a profile ``t``; its own empty cache.
+
+    The execution cache's hash of the knnoise package is pinned: edits to the package while the tests run
+    (this working tree is shared) must not re-execute the mini book's notebooks.
+    """
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache"))  # the notebook execution cache too
+    monkeypatch.setattr(cache, "code_hash", lambda package=None: "the knnoise under test")
     shutil.copy(REPO / "_config.yml", tmp_path / "_config.yml")
     (tmp_path / "book").mkdir()
     shutil.copy(REPO / "book" / "references.bib", tmp_path / "book" / "references.bib")
@@ -81,7 +89,11 @@ def mini(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def real_book(tmp_path: Path) -> Path:
-    """A copy of the real book's sources (config, toc, prose, notebooks, profiles); nothing executed."""
+    """A copy of the real book's sources (config, toc, prose, notebooks, profiles); nothing executed.
+
+    It shares the checkout's ``$KNNOISE_CACHE`` (data, networks, notebook runs): pass ``--force`` to
+    execute every notebook.
+    """
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(REPO / name, tmp_path / name)
     shutil.copytree(REPO / "book", tmp_path / "book", ignore=shutil.ignore_patterns("executed"))

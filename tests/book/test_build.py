@@ -29,9 +29,11 @@ def test_only_runs_never_executed_notebooks_and_builds_strictly(mini: Path) -> N
     assert list(result.executed) == ["alpha", "beta"]
     assert result.html_index == mini / "_build" / "html" / "index.html"
     assert (mini / "_build" / "html" / "book" / "executed" / "alpha.html").is_file()
-    # Rerunning one notebook keeps the other as it is.
+    # Rerunning one notebook keeps the other as it is; unchanged, it is restored from the cache.
     again = book.run("t", only=["alpha"], build=False, root=mini, progress=False)
-    assert list(again.executed) == ["alpha"]
+    assert again.executed == {} and again.cached == ["alpha"]
+    forced = book.run("t", only=["alpha"], build=False, root=mini, progress=False, force=True)
+    assert list(forced.executed) == ["alpha"] and forced.cached == []
 
 
 def test_a_warning_fails_the_build(mini: Path) -> None:

@@ -30,6 +30,7 @@ def no_kernel(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         raise AssertionError(f"a kernel or the build was started: {args} {kwargs}")
 
     monkeypatch.setattr(cli._execute, "execute_notebook", fail)
+    monkeypatch.setattr(cli._execute, "restore_notebook", fail)
     monkeypatch.setattr(cli._build, "build_book", fail)
     monkeypatch.setattr(cli._build, "write_claims_page", fail)
     monkeypatch.setattr(cli, "notebook_parameters", functools.cache(book.notebook_parameters))
@@ -38,11 +39,12 @@ def no_kernel(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.fixture
 def fake_kernel(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
-    """Record what would be executed instead of executing it; no claims page, no build."""
+    """Record what would be executed instead of executing it; nothing is cached; no claims page, no build."""
     calls: list[tuple[str, dict]] = []
     monkeypatch.setattr(
         cli._execute, "execute_notebook", lambda name, params, **kw: calls.append((name, params))
     )
+    monkeypatch.setattr(cli._execute, "restore_notebook", lambda *args, **kw: None)
     monkeypatch.setattr(cli._build, "write_claims_page", lambda *args: None)
     return calls
 

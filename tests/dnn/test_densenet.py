@@ -8,6 +8,9 @@ import torch
 from knnoise.dnn.densenet import DenseNet121, densenet121_features
 from knnoise.dnn.models import build_model
 
+# DenseNet-121 is torchvision's: skipped where the `vision` extra is not installed (.ci/older-torch)
+pytest.importorskip("torchvision", reason="DenseNet-121 needs torchvision (the `vision` extra)")
+
 
 @pytest.fixture(scope="module")
 def densenet():

@@ -102,6 +102,29 @@ def test_graph_is_cached(monkeypatch, tmp_path):
         neighbor_graph(x_train, x_test, 9)  # another k_max is another graph
 
 
+@pytest.mark.parametrize("damage", [lambda b: b[: len(b) // 2], lambda b: b"not a pickle", lambda b: b""],
+                         ids=["truncated", "garbage", "empty"])  # fmt: skip
+def test_a_damaged_cached_graph_is_reported_once_dropped_and_recomputed(
+    monkeypatch, tmp_path, caplog, damage
+):
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path))
+    rng = np.random.default_rng(5)
+    x_train, x_test = rng.random((120, 5)), rng.random((30, 5))
+    first = neighbor_graph(x_train, x_test, 8)
+    (output,) = (tmp_path / "joblib").rglob("output.pkl")
+    output.write_bytes(damage(output.read_bytes()))
+    calls = []
+    impl = graph_mod._graph_impl
+    monkeypatch.setattr(graph_mod, "_graph_impl", lambda *a: calls.append(1) or impl(*a))
+    message = r"damaged cache entry .*_graph_arrays.* it will be recomputed"
+    with pytest.warns(UserWarning, match=message) as rec:
+        again = neighbor_graph(x_train, x_test, 8)
+    assert len([w for w in rec if "damaged" in str(w.message)]) == 1
+    assert not [r for r in caplog.records if r.name == "joblib"]  # no second report: joblib's traceback
+    assert again == first and calls == [1]
+    assert neighbor_graph(x_train, x_test, 8) == first and calls == [1]  # stored again, loaded
+
+
 def test_neighbor_graph_container():
     graph = NeighborGraph(indices=[[0, 2], [1, 0]], distances=[[0.0, 1.5], [0.5, 2.0]], n_train=np.int64(3))
     assert graph.indices.dtype == np.int32 and graph.distances.dtype == np.float32
