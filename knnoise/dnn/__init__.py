@@ -6,7 +6,9 @@ labels with early stopping on clean validation labels, and the on-disk cache of 
 - :mod:`knnoise.dnn.training`: :func:`train` and :data:`PAPER_SCHEDULES` (the epoch steps in
   :mod:`knnoise.dnn.loop`); :mod:`knnoise.dnn.result`: :class:`TrainResult`;
 - :mod:`knnoise.dnn.devices`: :func:`pick_device`;
-- :mod:`knnoise.dnn.cached`: :func:`train_cached`, :func:`is_cached` (joblib under ``$KNNOISE_CACHE``).
+- :mod:`knnoise.dnn.cached`: :func:`train_cached`, :func:`is_cached` (joblib under ``$KNNOISE_CACHE``);
+- :mod:`knnoise.dnn.grouped`: :func:`train_group` (many networks as one stacked model, cached per network),
+  :func:`group_size`.
 
 Importing this package imports torch, never torchvision.
 """
@@ -14,6 +16,7 @@ Importing this package imports torch, never torchvision.
 from knnoise.dnn.cached import is_cached, train_cached
 from knnoise.dnn.densenet import DenseNet121, densenet121_features
 from knnoise.dnn.devices import pick_device
+from knnoise.dnn.grouped import group_size, train_group
 from knnoise.dnn.models import FEATURE_DIM, MODELS, AllCNNC, MnistNet, build_model
 from knnoise.dnn.result import TrainResult
 from knnoise.dnn.training import PAPER_SCHEDULES, train
@@ -28,8 +31,10 @@ __all__ = [
     "TrainResult",
     "build_model",
     "densenet121_features",
+    "group_size",
     "is_cached",
     "pick_device",
     "train",
     "train_cached",
+    "train_group",
 ]

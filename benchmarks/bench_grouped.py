@@ -1,0 +1,127 @@
+"""Networks per hour: one at a time (knnoise.dnn.train) against a group trained as one stacked model
+(knnoise.dnn.train_group) with group sizes 1, 4, 16, in the same run, as ratios against one at a time.
+
+Workload: the MNIST net on 6,000 MNIST training images (1,000 test images), one epoch of the paper's
+schedule, no training-set outputs; every network has its own noisy labels (20% uniform noise, its own
+draw) and seed. On the CPU (2 torch threads) the group is the loop over the stacked networks' slices
+(``vectorize=False``, the default there, bitwise lone training); on a GPU the vmapped one. One-at-a-time
+is measured (after an untimed warm-up network) before and after the groups (the machine may be shared),
+and the ratios use their mean.
+
+Also: the time of one training step (batch 256) of 4 networks alone, as the CPU loop, and vmapped
+(grouped convolutions), to show why the CPU default is the loop.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from knnoise.data import load
+from knnoise.dnn import PAPER_SCHEDULES, pick_device, train, train_group
+from knnoise.dnn._stacked import _Stack
+from knnoise.dnn.devices import _on_device
+from knnoise.dnn.models import build_model
+from knnoise.dnn.training import _param_groups
+
+N_TRAIN, N_TEST, GAMMA = 6_000, 1_000, 0.2
+LONE = 2  # networks trained one at a time, before and after the groups
+SIZES = (1, 4, 16)
+
+
+def _noisy(y: np.ndarray, n: int) -> list[np.ndarray]:
+    """``n`` independent 20%-uniform-noise draws of the labels ``y``."""
+    out = []
+    for seed in range(n):
+        rng = np.random.default_rng(seed)
+        noisy = y.copy()
+        picked = rng.choice(len(y), size=round(GAMMA * len(y)), replace=False)
+        noisy[picked] = rng.integers(0, 10, size=len(picked))
+        out.append(noisy)
+    return out
+
+
+def _lone(ds, labels, kwargs) -> float:
+    start = time.perf_counter()
+    for seed, y in enumerate(labels):
+        train(ds, y, seed=seed, **kwargs)
+    return (time.perf_counter() - start) / len(labels)
+
+
+def _grouped(ds, labels, kwargs) -> float:
+    start = time.perf_counter()
+    train_group(ds, labels, list(range(len(labels))), **kwargs, max_group=len(labels))
+    return (time.perf_counter() - start) / len(labels)
+
+
+def _step_times(dev: torch.device, g: int = 4, batch: int = 256, steps: int = 3) -> dict[str, float]:
+    """Seconds per training step of ``g`` MNIST nets: alone (summed), the CPU loop, vmapped."""
+    x = torch.rand(g, batch, 1, 28, 28, device=dev)
+    y = torch.randint(0, 10, (g, batch), device=dev)
+    nets = [build_model("mnist", 10) for _ in range(g)]
+    times = {}
+    for name, vectorize in (("loop", False), ("vmap", True)):
+        stack = _Stack(nets, dev, vectorize)
+        opt = torch.optim.Adam(stack.param_groups(1e-7), lr=0.01)
+
+        def step(stack=stack, opt=opt):
+            losses = F.cross_entropy(stack.logits(x).flatten(0, 1), y.flatten(), reduction="none")
+            opt.zero_grad(set_to_none=True)
+            losses.view(g, batch).mean(1).sum().backward()
+            opt.step()
+
+        times[name] = _per_step(step, steps, dev)
+    total = 0.0
+    for i, net in enumerate(nets):
+        net = _on_device(net, dev).train()
+        opt = torch.optim.Adam(_param_groups(net, 1e-7), lr=0.01)
+        xi = x[i].contiguous(memory_format=torch.channels_last) if dev.type == "cpu" else x[i]
+
+        def lone_step(net=net, opt=opt, xi=xi, yi=y[i]):
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(net(xi), yi).backward()
+            opt.step()
+
+        total += _per_step(lone_step, steps, dev)
+    times["alone"] = total
+    return times
+
+
+def _per_step(step, steps: int, dev: torch.device) -> float:
+    step()  # warm-up (oneDNN / cuDNN primitive selection)
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    return (time.perf_counter() - start) / steps
+
+
+def main() -> None:
+    dev = pick_device("auto")
+    threads = 2 if dev.type == "cpu" else None
+    ds = load("mnist").subset(n_train=N_TRAIN, n_test=N_TEST, seed=0)
+    kwargs = {**PAPER_SCHEDULES["mnist"], "epochs": 1, "train_outputs": False, "progress": False}
+    kwargs.update(device=str(dev), num_threads=threads)
+    labels = _noisy(ds.y_train, max(SIZES))
+    print(f"torch {torch.__version__} on {dev} ({threads or 'default'} threads); MNIST net, {N_TRAIN:,} "
+          f"training images, {N_TEST:,} test images, 1 epoch, batch 256; seconds per network")  # fmt: skip
+    _lone(ds, labels[:1], kwargs)  # warm-up, untimed (oneDNN primitive creation, first-touch memory)
+    before = _lone(ds, labels[:LONE], kwargs)
+    group = {g: _grouped(ds, labels[:g], kwargs) for g in SIZES}
+    after = _lone(ds, labels[:LONE], kwargs)
+    lone = (before + after) / 2
+    print(f"  one at a time: {before:7.2f} s before, {after:7.2f} s after the groups -> "
+          f"{3600 / lone:7.0f} networks/h")  # fmt: skip
+    for g, seconds in group.items():
+        print(f"  group of {g:3d}:  {seconds:7.2f} s           -> {3600 / seconds:7.0f} networks/h, "
+              f"{lone / seconds:5.2f}x one at a time")  # fmt: skip
+    steps = _step_times(dev)
+    ratios = f"loop {steps['alone'] / steps['loop']:.2f}x, vmap {steps['alone'] / steps['vmap']:.2f}x alone"
+    each = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in steps.items())
+    print(f"one training step of 4 networks (batch 256, 28x28): {each}; {ratios}")
