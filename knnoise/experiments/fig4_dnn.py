@@ -19,7 +19,7 @@ from knnoise.data import Dataset
 from knnoise.dnn import TrainResult
 from knnoise.experiments import paper_results
 from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import clean_network, corruption_matrix, dnn_cell
+from knnoise.experiments.networks import clean_network, corruption_matrix, dnn_cell, train_cells_grouped
 from knnoise.experiments.sweep import grid, run_sweep
 from knnoise.theory import expected_accuracy
 from knnoise.theory.fit import EffectiveK, fit_effective_k
@@ -178,13 +178,23 @@ def clean_softmax(params: Mapping[str, Any]) -> tuple[Dataset, TrainResult]:
     return ds, net
 
 
-def train_networks(params: Mapping[str, Any], *, executor=None) -> pd.DataFrame:
-    """The sweep: one network per noise model, level and repeat; a tidy row per network."""
+def train_networks(params: Mapping[str, Any], *, executor=None, group: bool = True) -> pd.DataFrame:
+    """The sweep: one network per noise model, level and repeat; a tidy row per network.
+
+    In this process (no ``executor``, ``n_jobs = 1``) and with ``group``, the randomly spread cells'
+    networks are first trained together as stacked groups (:func:`~knnoise.experiments.networks.
+    train_cells_grouped`: on a GPU many networks per pass; on the CPU the same results, bitwise, at the
+    same speed), then every cell loads its network from the cache.
+    """
     levels = {kind: np.asarray(params[f"{kind}_gammas"], dtype=float).tolist() for kind in KINDS}
     shared = {**_data_options(params), "schedule": params["schedule"], "seed": params["seed"]}
+    cells = grid(levels, params["repeats"])
+    if group and executor is None and params["n_jobs"] == 1:
+        ds = load_dataset(**_data_options(params), seed=params["seed"])
+        train_cells_grouped(ds, cells, params["schedule"], seed=params["seed"], device=params["device"])
     return run_sweep(
         dnn_cell,
-        grid(levels, params["repeats"]),
+        cells,
         name="fig4_dnn",
         n_jobs=params["n_jobs"],
         executor=executor,

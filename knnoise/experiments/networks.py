@@ -15,7 +15,7 @@ import numpy as np
 
 from knnoise import noise
 from knnoise.data import Dataset
-from knnoise.dnn import TrainResult, train_cached
+from knnoise.dnn import TrainResult, train_cached, train_group
 from knnoise.experiments.datasets import load_dataset
 from knnoise.experiments.sweep import Cell
 
@@ -28,6 +28,7 @@ __all__ = [
     "knob_network",
     "noisy_labels",
     "noisy_network",
+    "train_cells_grouped",
 ]
 
 NOISE_KINDS = ("uniform", "flip", "general", "concentrated")
@@ -103,6 +104,26 @@ def noisy_network(
     if gamma == 0 and repeat == 0:  # the clean network itself: trained once, shared by every noise kind
         return clean_network(ds, schedule, seed=seed, device=device), corruption
     return _train_noisy(ds, corruption.labels, schedule, seed + repeat, device), corruption
+
+
+def train_cells_grouped(
+    ds: Dataset, cells: list[Cell], schedule: Mapping[str, Any], *, seed: int = 0, device: str = "auto"
+) -> int:
+    """Train the networks of randomly spread noise ``cells`` as groups (:func:`knnoise.dnn.train_group`).
+
+    Each network lands in the cache entry its lone :func:`noisy_network` would use, so the sweep's cells
+    then load instead of training; cells already cached are skipped. The clean network (``gamma = 0``,
+    repeat 0) and locally concentrated cells (they need the clean network's features) stay lone. Returns
+    the number of networks handed to the groups.
+    """
+    schedule = _schedule(schedule)
+    todo = [c for c in cells if c.noise != "concentrated" and not (c.gamma == 0 and c.repeat == 0)]
+    if not todo:
+        return 0
+    labels = [noisy_labels(ds, c.noise, c.gamma, c.repeat, seed=seed).labels for c in todo]
+    seeds = [seed + c.repeat for c in todo]
+    train_group(ds, labels, seeds, **schedule, device=device, train_outputs=False, progress=False, cache=True)
+    return len(todo)
 
 
 def dnn_cell(

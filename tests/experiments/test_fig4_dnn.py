@@ -72,3 +72,13 @@ def test_paper_scale_tables_of_the_same_dataset_are_drawn_and_quoted(result):
                           "uniform γ = 0.9: 0.900; flip γ = 0.45: 0.800, γ = 0.55: 0.400")  # fmt: skip
     assert "0.900" in result.paper_scale_text({"t.csv": table})
     assert "No paper-scale results table" in result.paper_scale_text({})
+
+
+def test_grouped_training_gives_the_lone_networks_numbers(tmp_path, monkeypatch):
+    small = {**PARAMS, "uniform_gammas": [0.0, 0.5], "flip_gammas": [0.45], "general_gammas": [0.5],
+             "concentrated_gammas": [0.25]}  # fmt: skip
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "lone"))
+    lone = fig4_dnn.train_networks(small, group=False)
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "grouped"))
+    grouped = fig4_dnn.train_networks(small)
+    pd.testing.assert_frame_equal(lone, grouped)  # bitwise: the CPU path of train_group is lone training
