@@ -47,6 +47,7 @@ k_fit_max = 100  # the effective K is searched in 1..k_fit_max
 seed = 0  # seeds subsets, noise draws and networks
 device = "auto"  # auto (a GPU when present), cpu or cuda
 n_jobs = 1  # parallel training processes (1: in this kernel)
+scheduler = None  # a Dask scheduler address (the runner's --workers/--scheduler); None: in this kernel
 results_dir = "results/paper"  # committed paper-scale results tables, drawn beside this run
 save_results = None  # a folder to write this run's results table to (the paper profile: results/paper)
 
@@ -56,7 +57,7 @@ from IPython.display import Markdown
 
 from knnoise import plots
 from knnoise.book import glue_figure, glue_values, record, setup
-from knnoise.experiments import fig4_dnn, paper_results
+from knnoise.experiments import engine, fig4_dnn, paper_results
 from knnoise.experiments.networks import corruption_matrix
 
 p = setup("fig4_dnn", globals())
@@ -88,7 +89,8 @@ print(ds)
 # networks; `achieved_gamma` is the fraction actually selected, `changed` the fraction whose label changed):
 
 # %% tags=["hide-input"]
-result = fig4_dnn.run(p)
+with engine.executor(p.scheduler) as executor:  # None: the sweep runs in this kernel
+    result = fig4_dnn.run(p, executor=executor)
 if p.save_results:  # a paper-scale run keeps its networks' accuracies as a committed table
     saved = paper_results.write_table(
         result.measured, p.schedule, p.save_results, train_images=ds.n_train, device=str(clean_net.device)

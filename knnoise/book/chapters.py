@@ -3,7 +3,7 @@
 Every name of a notebook's ``parameters`` cell (``notebooks/<name>.py``) has a constraint here; a test
 checks that the two list the same names. Shared groups: :data:`DATA` (dataset, data_path, train_subset,
 test_subset, seed), :data:`SCHEDULE` (model, epochs, lr, lr_halving_every) and :data:`RUN` (device, n_jobs,
-repeats). A notebook using a group gets the group's derived entry: ``data`` (the data parameters it
+repeats, scheduler). A notebook using a group gets the group's derived entry: ``data`` (the data parameters it
 declares, as one dict) and ``schedule`` (the training schedule, as ``knnoise.experiments.networks`` takes it).
 
 The choice lists are written out here, so that validating imports neither torch nor the data loaders;
@@ -111,7 +111,40 @@ SCHEDULE = Group(
     },
     derived={"schedule": _schedule},
 )
-RUN = Group({"device": Options(*DEVICES), "n_jobs": POSITIVE, "repeats": POSITIVE})
+
+
+@dataclass(frozen=True)
+class Scheduler(Constraint):
+    """Where a sweep's cells run (:func:`knnoise.experiments.engine.parse`): a worker count ``N`` or
+    ``"local:N"`` (a Dask ``LocalCluster``), or a Dask scheduler address ``"tcp://HOST:PORT"``."""
+
+    def accepts(self, value: Any) -> bool:
+        from knnoise.experiments.engine import parse  # light: Dask is imported only to connect
+
+        try:
+            return parse(value) is not None
+        except ValueError:
+            return False
+
+    def __str__(self) -> str:
+        return "a worker count N >= 1, 'local:N' or a Dask scheduler address 'tcp://HOST:PORT'"
+
+    def example(self) -> str:
+        return "tcp://127.0.0.1:8786"
+
+    def invalid_values(self) -> list[Any]:
+        return ["not an address", 0]
+
+
+RUN = Group(
+    {
+        "device": Options(*DEVICES),
+        "n_jobs": POSITIVE,
+        "repeats": POSITIVE,
+        # the runner's --workers / --scheduler; None: in the notebook's kernel
+        "scheduler": NoneOr(Scheduler()),
+    }
+)
 
 
 def chapter(notebook: str, *groups: Group, rules: tuple[When, ...] = (), **params: Constraint) -> Schema:

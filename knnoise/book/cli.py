@@ -1,5 +1,5 @@
 """The runner: ``python -m knnoise.book --profile NAME [--only NOTEBOOK ...] [-p KEY VALUE ...] [--no-build]
-[--list] [--force]``.
+[--list] [--force] [--workers N | --scheduler ADDRESS]``.
 
 :func:`run` executes the toc's notebooks for a profile, then builds the book, in named steps: select the
 notebooks, merge their parameters (:mod:`knnoise.book.profiles`), validate them against each notebook's
@@ -7,7 +7,9 @@ schema (:mod:`knnoise.book.chapters`) before any kernel starts, execute (:mod:`k
 the notebooks whose code, merged parameters or ``knnoise`` package changed since their last successful
 run (the others are restored from jupyter-cache, :mod:`knnoise.book.cache`; ``--force`` executes them all),
 write the claims page and build (:mod:`knnoise.book.build`). A bad value fails in about a second, with
-``"<notebook>: <name> must be <allowed>, got <value>"``.
+``"<notebook>: <name> must be <allowed>, got <value>"``. ``--workers N`` starts a Dask ``LocalCluster`` for
+the run and ``--scheduler ADDRESS`` checks an existing one (:func:`knnoise.experiments.engine.serve`),
+before any kernel starts; the address goes to every notebook that declares a ``scheduler`` parameter.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from knnoise.book.profiles import (
     toc_notebooks,
 )
 from knnoise.book.schema import ParameterError, Schema, validate
+from knnoise.experiments import engine as _engine
 
 __all__ = ["RunResult", "main", "run"]
 
@@ -65,6 +68,7 @@ def run(
     progress: bool = True,
     schemas: Mapping[str, Schema] | None = None,
     force: bool = False,
+    scheduler: int | str | None = None,
 ) -> RunResult:
     """Execute the toc's notebooks for a profile, then build the book.
 
@@ -90,6 +94,9 @@ def run(
         without one is not validated here.
     force : bool
         Execute every notebook to run, even those whose last run the execution cache holds.
+    scheduler : int or str, optional
+        A worker count (a Dask ``LocalCluster`` for this run) or a Dask scheduler's address, handed to the
+        notebooks' ``scheduler`` parameter (:func:`knnoise.experiments.engine.serve`). None: as declared.
 
     Returns
     -------
@@ -115,7 +122,11 @@ def run(
             "book can build (use --no-build to skip)"
         )
     result = RunResult()
-    _execute_all(root, profile, merged, result, progress=progress, force=force)
+    with _engine.serve(scheduler) as address:  # an unreachable address fails here, before any kernel
+        if address is not None:
+            print(f"Dask scheduler {address}: the notebooks' sweeps run there", flush=True)
+        merged = {n: _with_scheduler(m, address) for n, m in merged.items()}
+        _execute_all(root, profile, merged, result, progress=progress, force=force)
     _warn_stale(root, names, set(to_run))
     _build.write_claims_page(root, names)
     if build:
@@ -215,6 +226,17 @@ def _validate_all(merged: Mapping[str, Merged], schemas: Mapping[str, Schema]) -
             raise ParameterError(f"{err} (from {where})", notebook=name, name=err.name) from None
 
 
+def _with_scheduler(merged: Merged, address: str | None) -> Merged:
+    """``merged`` with ``scheduler = address`` where the notebook declares it (unchanged for None)."""
+    if address is None or "scheduler" not in merged.values:
+        return merged
+    return Merged(
+        values={**merged.values, "scheduler": address},
+        sources={**merged.sources, "scheduler": "--workers/--scheduler"},
+        injected={**merged.injected, "scheduler": address},
+    )
+
+
 def _format_value(value: Any, width: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= width else text[: width - 3] + "..."
@@ -240,7 +262,9 @@ def _execute_all(
         )
         _print_parameters(m)
         sys.stdout.flush()
-        if not force and _execute.restore_notebook(name, m.injected, root=root, profile=profile):
+        # where the sweep ran does not change the numbers: a run in the kernel is restored as well
+        in_kernel = {**m.injected, "scheduler": None} if "scheduler" in m.injected else m.injected
+        if not force and _execute.restore_notebook(name, in_kernel, root=root, profile=profile):
             result.cached.append(name)
             print("    unchanged since its last run: restored from the cache (--force executes)", flush=True)
             continue
@@ -287,7 +311,9 @@ def _parser() -> argparse.ArgumentParser:
         "  python -m knnoise.book --profile quick --only data -p dataset digits\n"
         '  python -m knnoise.book --profile paper --only fig3_knn -p ks "[1, 5, 25]"\n'
         "  python -m knnoise.book --profile quick --list\n"
-        "  python -m knnoise.book --profile quick --force  # re-execute even unchanged notebooks",
+        "  python -m knnoise.book --profile quick --force  # re-execute even unchanged notebooks\n"
+        "  python -m knnoise.book --profile paper --only fig4_dnn --workers 4  # a local Dask cluster\n"
+        "  python -m knnoise.book --profile paper --scheduler tcp://HOST:8786  # an existing one",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--profile", default="quick", help="notebooks/params/<PROFILE>.yml (default: quick)")
@@ -315,10 +341,29 @@ def _parser() -> argparse.ArgumentParser:
         help="re-execute every notebook, even those unchanged since their last run (by default their "
         "code, merged parameters and the knnoise package are compared with the execution cache's)",
     )
+    engine = parser.add_mutually_exclusive_group()
+    engine.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="run the sweeps on a Dask LocalCluster of N worker processes, started for this run",
+    )
+    engine.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the sweeps on the running Dask scheduler at ADDRESS (tcp://HOST:PORT), e.g. one of "
+        "dask-cuda's LocalCUDACluster or of dask-jobqueue's workers",
+    )
     parser.add_argument("--list", action="store_true", help="list notebooks and their merged parameters")
     parser.add_argument("--no-progress", action="store_true", help="hide papermill's per-cell progress bar")
     parser.add_argument("--root", help="repository root (default: the current folder)")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return int(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -334,6 +379,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _list(root, args.profile)
             return 0
         overrides = {key: parse_cli_value(value) for key, value in args.parameter}
+        try:
+            scheduler = _engine.parse(args.workers or args.scheduler)
+        except ValueError as err:
+            parser.error(str(err))
         result = run(
             args.profile,
             only=args.only,
@@ -342,7 +391,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             root=root,
             progress=not args.no_progress,
             force=args.force,
+            scheduler=scheduler,
         )
+    except _engine.EngineError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except BookError as err:
         if type(err) is BookError:
             parser.error(str(err))  # exits 2 with the usage line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
@@ -237,3 +238,69 @@ def test_cli_failing_notebook_exits_1(mini: Path, capsys: pytest.CaptureFixture[
     assert book.main([*argv, "--root", str(mini)]) == 1
     err = capsys.readouterr().err
     assert "notebook 'beta' failed in cell 4" in err and "RuntimeError: boom" in err
+
+
+# ----------------------------------------------------------------------------------------------------
+# --workers / --scheduler: where the notebooks' sweeps run (knnoise.experiments.engine)
+
+
+def _declare_scheduler(mini: Path) -> None:
+    beta = mini / "notebooks" / "beta.py"
+    text = beta.read_text().replace(
+        "fail = False  # raise on purpose\n", "fail = False  # raise\nscheduler = None  # x\n"
+    )
+    beta.write_text(text)
+
+
+def test_an_unreachable_scheduler_fails_fast_before_any_kernel(mini: Path, no_kernel, capsys) -> None:
+    start = time.perf_counter()
+    argv = ["--profile", "t", "--only", "beta", "--scheduler", "tcp://127.0.0.1:1", "--no-build"]
+    assert book.main([*argv, "--root", str(mini)]) == 2
+    assert time.perf_counter() - start < 10
+    assert "error: no Dask scheduler answered at tcp://127.0.0.1:1 within" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--workers", "0"], "--workers: must be a whole number >= 1, got '0'"),
+        (["--workers", "2", "--scheduler", "tcp://h:1"], "not allowed with argument --workers"),
+        (
+            ["--scheduler", "h:1"],
+            "scheduler must be None, a worker count N >= 1, 'local:N' or 'tcp://HOST:PORT'",
+        ),
+    ],
+)
+def test_bad_engine_flags_exit_2(mini: Path, no_kernel, capsys, argv, needle) -> None:
+    with pytest.raises(SystemExit) as info:
+        book.main(["--profile", "t", *argv, "--root", str(mini), "--no-build"])
+    assert info.value.code == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_the_address_goes_to_the_notebooks_declaring_scheduler(mini: Path, fake_kernel, monkeypatch) -> None:
+    _declare_scheduler(mini)
+    served = []
+
+    @contextlib.contextmanager
+    def serve(scheduler):
+        served.append(scheduler)
+        yield None if scheduler is None else "tcp://127.0.0.1:8786"
+
+    monkeypatch.setattr(cli._engine, "serve", serve)
+    book.run("t", build=False, root=mini, scheduler=2)
+    assert served == [2]
+    assert dict(fake_kernel)["alpha"] == {"dataset": "mnist", "seed": 7, "ks": [1, 5]}  # declares none
+    assert dict(fake_kernel)["beta"]["scheduler"] == "tcp://127.0.0.1:8786"
+    fake_kernel.clear()
+    book.run("t", build=False, root=mini)  # without a flag: the notebook's default
+    assert dict(fake_kernel)["beta"]["scheduler"] is None
+
+
+def test_workers_start_a_local_cluster_for_the_run(mini: Path, fake_kernel) -> None:
+    _declare_scheduler(mini)
+    book.run("t", only=["beta"], build=False, root=mini, scheduler=1)
+    address = dict(fake_kernel)["beta"]["scheduler"]
+    assert address.startswith("tcp://127.0.0.1:")
+    with pytest.raises(cli._engine.EngineError, match=address):  # closed at the end of the run
+        cli._engine.connect(address, timeout=0.5)
