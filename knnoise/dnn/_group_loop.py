@@ -19,7 +19,7 @@ from torch.nn import functional as F
 
 from knnoise.dnn._stacked import _Stack
 from knnoise.dnn._tensors import _EVAL_BATCH
-from knnoise.dnn.loop import _HISTORY_KEYS, _Best, _Schedule
+from knnoise.dnn.loop import _HISTORY_KEYS, _Best, _n_batches, _Schedule, _set_rate
 
 __all__: list[str] = []
 
@@ -146,7 +146,7 @@ def _fit(
 
     shuffles = [torch.Generator().manual_seed(s) for s in seeds]
     n_tr = data.train_index.shape[1]
-    n_batches = sum(1 for s in range(0, n_tr, schedule.batch_size) if n_tr - s >= 2)
+    n_batches = _n_batches(n_tr, schedule.batch_size)
     track = _GroupBest(stack.size, bool(data.val_index.shape[1]))
     desc = f"{name} x{stack.size}"
     bar = tqdm(total=schedule.epochs * n_batches, unit="batch", disable=not progress, leave=False, desc=desc)
@@ -154,8 +154,7 @@ def _fit(
         for epoch in range(1, schedule.epochs + 1):
             t_epoch = time.perf_counter()
             rate = schedule.rate(epoch)
-            for group in opt.param_groups:
-                group["lr"] = rate
+            _set_rate(opt, rate)
             bar.set_description(f"{desc} epoch {epoch}/{schedule.epochs}")
             losses, accuracies = _train_epoch(stack, opt, data, shuffles, schedule.batch_size, bar)
             val = _validate(stack, data)

@@ -110,6 +110,17 @@ def _validate(net: nn.Module, data: _Data) -> float:
     return _accuracy(net, data.x, data.val_index, data.y_clean, data.mean, data.std)
 
 
+def _n_batches(n_train: int, batch_size: int) -> int:
+    """Training batches per epoch: a last batch of a single example is skipped (batch norm needs two)."""
+    return sum(1 for s in range(0, n_train, batch_size) if n_train - s >= 2)
+
+
+def _set_rate(opt: torch.optim.Optimizer, rate: float) -> None:
+    """Set the learning rate of every parameter group (the schedule's rate for this epoch)."""
+    for group in opt.param_groups:
+        group["lr"] = rate
+
+
 def _fit(
     net: nn.Module,
     opt: torch.optim.Optimizer,
@@ -124,7 +135,7 @@ def _fit(
 
     shuffle = torch.Generator().manual_seed(seed)
     n_tr, has_val = len(data.train_index), bool(len(data.val_index))
-    n_batches = sum(1 for s in range(0, n_tr, schedule.batch_size) if n_tr - s >= 2)
+    n_batches = _n_batches(n_tr, schedule.batch_size)
     history: dict[str, list[float]] = {k: [] for k in _HISTORY_KEYS}
     best = _Best()
     bar = tqdm(total=schedule.epochs * n_batches, unit="batch", disable=not progress, leave=False, desc=name)
@@ -132,8 +143,7 @@ def _fit(
         for epoch in range(1, schedule.epochs + 1):
             t_epoch = time.perf_counter()
             rate = schedule.rate(epoch)
-            for group in opt.param_groups:
-                group["lr"] = rate
+            _set_rate(opt, rate)
             bar.set_description(f"{name} epoch {epoch}/{schedule.epochs}")
             loss, accuracy = _train_epoch(net, opt, data, shuffle, schedule.batch_size, bar)
             val_acc = _validate(net, data)

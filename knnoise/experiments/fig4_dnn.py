@@ -178,19 +178,22 @@ def clean_softmax(params: Mapping[str, Any]) -> tuple[Dataset, TrainResult]:
     return ds, net
 
 
-def train_networks(params: Mapping[str, Any], *, executor=None, group: bool = True) -> pd.DataFrame:
+def train_networks(
+    params: Mapping[str, Any], *, executor=None, group: bool = True, ds: Dataset | None = None
+) -> pd.DataFrame:
     """The sweep: one network per noise model, level and repeat; a tidy row per network.
 
     In this process (no ``executor``, ``n_jobs = 1``) and with ``group``, the randomly spread cells'
     networks are first trained together as stacked groups (:func:`~knnoise.experiments.networks.
     train_cells_grouped`: on a GPU many networks per pass; on the CPU the same results, bitwise, at the
-    same speed), then every cell loads its network from the cache.
+    same speed), then every cell loads its network from the cache. ``ds``: the chapter's dataset, when the
+    caller already loaded it (the cells load their own, in whatever process runs them).
     """
     levels = {kind: np.asarray(params[f"{kind}_gammas"], dtype=float).tolist() for kind in KINDS}
     shared = {**_data_options(params), "schedule": params["schedule"], "seed": params["seed"]}
     cells = grid(levels, params["repeats"])
     if group and executor is None and params["n_jobs"] == 1:
-        ds = load_dataset(**_data_options(params), seed=params["seed"])
+        ds = ds or load_dataset(**_data_options(params), seed=params["seed"])
         train_cells_grouped(ds, cells, params["schedule"], seed=params["seed"], device=params["device"])
     return run_sweep(
         dnn_cell,
@@ -221,7 +224,7 @@ def run(params: Mapping[str, Any], *, executor=None) -> Fig4Result:
     """Fig. 4: train the networks, draw the analytic family for K = 1..k_fit_max, fit the effective K."""
     ds, net = clean_softmax(params)
     clean = net.test_softmax  # a float32 softmax: renormalised in float64 by the solver
-    measured = train_networks(params, executor=executor)
+    measured = train_networks(params, executor=executor, ds=ds)
     all_k = np.arange(1, params["k_fit_max"] + 1)
     analytic, fits = {}, {}
     for kind in SPREAD:
