@@ -45,12 +45,13 @@ lr = 0.003  # Adam learning rate
 dnn_concentrations = [0.0, 0.5, 1.0]  # knob settings for the networks
 seed = 0  # seeds subsets, anchors and networks
 device = "auto"  # auto (a GPU when present), cpu or cuda
+scheduler = None  # a Dask scheduler address (the runner's --workers/--scheduler); None: in this kernel
 
 # %% tags=["hide-input"]
 # %matplotlib inline
 from knnoise import plots
 from knnoise.book import glue_figure, glue_values, record, setup
-from knnoise.experiments import concentration
+from knnoise.experiments import concentration, engine
 
 p = setup("concentration", globals())
 
@@ -74,7 +75,8 @@ knn.table().round(3)
 # shared; one network per setting at the first noise level.
 
 # %% tags=["hide-input"]
-nets = concentration.networks(p)
+with engine.executor(p.scheduler) as executor:  # None: the networks train in this kernel
+    nets = concentration.networks(p, executor=executor)
 nets.round(3)
 
 # %% [markdown]

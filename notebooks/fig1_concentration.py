@@ -46,11 +46,13 @@ perplexity = 30.0  # t-SNE perplexity (capped below a third of the points)
 neighbours = 10  # K of the neighbourhood statistics in the table below the figure
 seed = 0  # seeds subsets, noise draws, networks and t-SNE
 device = "auto"  # auto (a GPU when present), cpu or cuda
+scheduler = None  # a Dask scheduler address (the runner's --workers/--scheduler); None: in this kernel
 
 # %% tags=["hide-input"]
 # %matplotlib inline
 from knnoise import plots
 from knnoise.book import glue_figure, glue_values, record, setup
+from knnoise.experiments import engine
 from knnoise.experiments import fig1_concentration as fig1
 
 p = setup("fig1_concentration", globals())
@@ -70,7 +72,8 @@ p = setup("fig1_concentration", globals())
 # {glue:text}`fig1_clean_accuracy:.4f` there (trained on {glue:text}`fig1_device`). Per noisy training set:
 
 # %% tags=["hide-input"]
-nets = fig1.networks(p)
+with engine.executor(p.scheduler) as executor:  # None: the networks train in this kernel
+    nets = fig1.networks(p, executor=executor)
 glue_values(**{f"fig1_{name}": value for name, value in nets.quoted().items()})
 glue_values(fig1_device=nets.clean_net.device)
 for claim in nets.claims():

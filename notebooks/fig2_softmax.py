@@ -41,12 +41,13 @@ flip_gammas = [0.3, 0.45]  # flip noise levels shown
 concentrated_gammas = [0.25, 0.5]  # locally concentrated noise levels shown
 seed = 0  # seeds subsets, noise draws and networks
 device = "auto"  # auto (a GPU when present), cpu or cuda
+scheduler = None  # a Dask scheduler address (the runner's --workers/--scheduler); None: in this kernel
 
 # %% tags=["hide-input"]
 # %matplotlib inline
 from knnoise import plots
 from knnoise.book import glue_figure, glue_values, record, setup
-from knnoise.experiments import fig2_softmax
+from knnoise.experiments import engine, fig2_softmax
 
 p = setup("fig2_softmax", globals())
 
@@ -58,7 +59,8 @@ p = setup("fig2_softmax", globals())
 # labels; cached, so a rerun or Fig. 4 with the same parameters loads them.
 
 # %% tags=["hide-input"]
-result = fig2_softmax.run(p)
+with engine.executor(p.scheduler) as executor:  # None: the networks train in this kernel
+    result = fig2_softmax.run(p, executor=executor)
 glue_values(fig2_clean_accuracy=result.clean_net.test_accuracy, fig2_n_train=f"{result.dataset.n_train:,}")
 print(result.dataset)
 

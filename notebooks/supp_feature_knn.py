@@ -45,11 +45,13 @@ flip_gammas = [0.3, 0.45]  # flip noise levels
 ks = [1, 2, 3, 5, 8, 11, 16, 25, 35, 51, 71, 101, 151, 201, 301]  # neighbourhood sizes K compared
 seed = 0  # seeds subsets, noise draws and networks
 device = "auto"  # auto (a GPU when present), cpu or cuda
+scheduler = None  # a Dask scheduler address (the runner's --workers/--scheduler); None: in this kernel
 
 # %% tags=["hide-input"]
 # %matplotlib inline
 from knnoise import plots
 from knnoise.book import glue_figure, glue_values, record, setup
+from knnoise.experiments import engine
 from knnoise.experiments import supp_feature_knn as supp
 
 p = setup("supp_feature_knn", globals())
@@ -64,7 +66,8 @@ p = setup("supp_feature_knn", globals())
 # clean labels) is the reference.
 
 # %% tags=["hide-input"]
-result = supp.run(p)
+with engine.executor(p.scheduler) as executor:  # None: the networks train in this kernel
+    result = supp.run(p, executor=executor)
 fig = plots.knn_softmax_agreement(p.ks, result.distance, result.agreement, reference=supp.CLEAN)
 glue_figure("supp_agreement", fig)
 glue_values(**{f"supp_{name}": value for name, value in result.quoted().items()}, supp_k_first=p.ks[0])

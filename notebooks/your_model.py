@@ -44,11 +44,12 @@ ks = [1, 5, 25, 51]  # K of the curves
 ties = "strict"  # a tie for first is wrong (strict, the paper), broken at random, or to the lowest label
 seed = 0  # seeds subsets and the network
 device = "auto"  # auto (a GPU when present), cpu or cuda
+scheduler = None  # a Dask scheduler address (the runner's --workers/--scheduler); None: in this kernel
 
 # %% tags=["hide-input"]
 # %matplotlib inline
 from knnoise.book import glue_figure, glue_values, setup
-from knnoise.experiments import your_model
+from knnoise.experiments import engine, your_model
 
 p = setup("your_model", globals())
 
@@ -69,7 +70,8 @@ p = setup("your_model", globals())
 # ```
 
 # %% tags=["hide-input"]
-ds, net = your_model.clean_softmax(p)
+with engine.executor(p.scheduler) as executor:  # None: the network trains in this kernel
+    ds, net = your_model.clean_softmax(p, executor=executor)
 saved = your_model.save_outputs(net, ds)
 glue_values(your_model_clean_accuracy=net.test_accuracy, your_model_n_test=f"{ds.n_test:,}",
             your_model_n_classes=ds.n_classes, your_model_row_error=saved.row_sum_error())  # fmt: skip

@@ -1,13 +1,13 @@
 """The notebooks' execution cache: jupyter-cache under ``$KNNOISE_CACHE/jupyter-cache``.
 
 A notebook's run is keyed by the notebook *as papermill runs it*: its code cells (the injected parameters
-cell included, so every merged parameter is in the key) and their tags, its kernelspec, and its
-``knnoise`` metadata: profile, parameters, :func:`code_hash` (a hash of the ``knnoise`` package's files,
-so an edit to the package re-executes every chapter) and :func:`input_hashes` (of the files and folders
-that parameters name, such as Fig. 4's committed ``results/paper``). Markdown cells are not in the key: a
-prose edit is merged into the cached outputs without re-executing. Each entry stores the executed
-notebook and, as a jupyter-cache artifact, the claims the chapter recorded
-(``book/executed/results/<name>.json``), restored with it.
+cell included, so every merged parameter is in the key) and their tags, its kernelspec, and its ``knnoise``
+metadata: profile, parameters (but not where sweeps run: :func:`without_engine`), :func:`code_hash` (a hash
+of the ``knnoise`` package's files, so an edit to the package re-executes every chapter) and
+:func:`input_hashes` (of the files and folders that parameters name, such as Fig. 4's committed
+``results/paper``). Markdown cells are not in the key: a prose edit is merged into the cached outputs
+without re-executing. Each entry stores the executed notebook and, as a jupyter-cache artifact, the claims
+the chapter recorded (``book/executed/results/<name>.json``), restored with it.
 
 A damaged entry (an unreadable stored notebook, a broken database) is reported once as a warning,
 dropped, and the notebook is executed again.
@@ -25,12 +25,23 @@ from typing import Any
 
 from knnoise._io import atomic_file, cache_dir
 
-__all__ = ["CACHE_SUBDIR", "code_hash", "input_hashes", "key_notebook", "open_cache", "restore", "store"]
+__all__ = [
+    "CACHE_SUBDIR",
+    "ENGINE_PARAMETERS",
+    "code_hash",
+    "input_hashes",
+    "key_notebook",
+    "open_cache",
+    "restore",
+    "store",
+    "without_engine",
+]
 
 CACHE_SUBDIR = "jupyter-cache"
 _NB_METADATA = ("kernelspec", "knnoise")  # notebook metadata in the key
 _CELL_METADATA = ("tags",)  # cell metadata in the key (not papermill's timings)
 _PACKAGE = Path(__file__).resolve().parents[1]
+ENGINE_PARAMETERS = ("scheduler",)  # where sweeps run, not what they compute: not in the key
 
 
 @functools.cache
@@ -47,6 +58,7 @@ def _cache_class() -> type:
         def create_hashed_notebook(
             self, nb: Any, nb_metadata: Any = _NB_METADATA, cell_metadata: Any = _CELL_METADATA
         ) -> tuple[Any, str]:
+            nb = without_engine(nb)
             return super().create_hashed_notebook(nb, nb_metadata=nb_metadata, cell_metadata=cell_metadata)
 
     return NotebookCache
@@ -91,6 +103,29 @@ def input_hashes(parameters: dict[str, Any], root: Path) -> dict[str, str]:
             if path.exists() and path.resolve() != root.resolve():
                 hashes[key] = _tree_hash(path)
     return hashes
+
+
+def _is_engine_line(line: str) -> bool:
+    return line.partition("=")[0].strip() in ENGINE_PARAMETERS
+
+
+def without_engine(nb: Any) -> Any:
+    """A copy of ``nb`` without the parameters that say where sweeps run (:data:`ENGINE_PARAMETERS`):
+    neither in its ``knnoise`` metadata nor in papermill's injected-parameters cell.
+
+    A sweep gives the same numbers in the kernel and on a Dask cluster (tests/experiments/test_engine.py),
+    so a run with ``--workers 2`` (whose scheduler address is new every time) is restored by any later
+    run, with or without an engine, and the other way round.
+    """
+    nb = copy.deepcopy(nb)
+    parameters = nb.get("metadata", {}).get("knnoise", {}).get("parameters")
+    for name in ENGINE_PARAMETERS if isinstance(parameters, dict) else ():
+        parameters.pop(name, None)
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            kept = [line for line in cell.source.splitlines(keepends=True) if not _is_engine_line(line)]
+            cell.source = "".join(kept)
+    return nb
 
 
 def fold_injected(nb: Any) -> Any:

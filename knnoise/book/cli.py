@@ -262,9 +262,8 @@ def _execute_all(
         )
         _print_parameters(m)
         sys.stdout.flush()
-        # where the sweep ran does not change the numbers: a run in the kernel is restored as well
-        in_kernel = {**m.injected, "scheduler": None} if "scheduler" in m.injected else m.injected
-        if not force and _execute.restore_notebook(name, in_kernel, root=root, profile=profile):
+        # the cache's key leaves out where sweeps run (cache.without_engine): any earlier run matches
+        if not force and _execute.restore_notebook(name, m.injected, root=root, profile=profile):
             result.cached.append(name)
             print("    unchanged since its last run: restored from the cache (--force executes)", flush=True)
             continue

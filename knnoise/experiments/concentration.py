@@ -11,6 +11,7 @@ two extremes are Eq. 3 with the global gamma (randomly spread) and ``1 - gamma``
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,8 @@ from tqdm.auto import tqdm
 
 from knnoise.data import Dataset
 from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import alternative_matrix, knob_network
+from knnoise.experiments.networks import KNOB, alternative_matrix, send_networks
+from knnoise.experiments.sweep import Cell
 from knnoise.knn import NeighborGraph, clean_distribution, knn_accuracy, neighbor_graph
 from knnoise.noise import partially_concentrated
 from knnoise.theory import expected_accuracy, expected_accuracy_local
@@ -172,22 +174,19 @@ def knn_sweep(params: Mapping[str, Any]) -> KnobSweep:
     return KnobSweep(ds, ks, gammas, concentrations, pd.DataFrame(rows), spread)
 
 
-def networks(params: Mapping[str, Any]) -> pd.DataFrame:
+def networks(params: Mapping[str, Any], *, executor: Executor | None = None) -> pd.DataFrame:
     """One network per ``dnn_concentrations`` setting at the first gamma (none when ``dnn`` is False).
 
     The knob acts in the clean network's penultimate-feature space; a row per network: gamma,
     concentration, its clean test accuracy and the achieved (selected) noise level. ``params["schedule"]``
     is the paper's MNIST net with the chapter's ``epochs`` and ``lr`` (the Fig. 4 settings, so the clean
-    network is shared).
+    network is shared). The networks are sweep cells (:func:`knnoise.experiments.networks.dnn_cell`),
+    trained where ``executor`` runs them (:func:`knnoise.experiments.engine.executor`; None: here).
     """
     if not params["dnn"]:
         return pd.DataFrame(columns=NETWORK_COLUMNS)
-    gamma, seed, device = float(params["gammas"][0]), params["seed"], params["device"]
-    subsets = {"train_subset": params["train_subset"], "test_subset": params["test_subset"]}
-    ds = load_dataset(params["dataset"], **subsets, seed=seed)
-    rows = []
-    for kappa in tqdm(np.asarray(params["dnn_concentrations"], dtype=float), desc="networks"):
-        net, corruption = knob_network(ds, gamma, kappa, 0, params["schedule"], seed=seed, device=device)
-        values = (gamma, kappa, net.test_accuracy, corruption.selected_fraction)
-        rows.append(dict(zip(NETWORK_COLUMNS, values, strict=True)))
-    return pd.DataFrame(rows, columns=NETWORK_COLUMNS)
+    gamma = float(params["gammas"][0])
+    kappas = np.asarray(params["dnn_concentrations"], dtype=float).tolist()
+    cells = [Cell(KNOB, gamma, 0, concentration=kappa) for kappa in kappas]
+    table = send_networks(cells, params, executor, name="concentration_networks")
+    return table.rename(columns={"selected": "achieved gamma"})[NETWORK_COLUMNS]

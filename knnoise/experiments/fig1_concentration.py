@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,8 @@ import pandas as pd
 from knnoise.data import Dataset
 from knnoise.dnn import TrainResult
 from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import clean_network, noisy_network
+from knnoise.experiments.networks import clean_network, noisy_network, send_networks
+from knnoise.experiments.sweep import Cell
 from knnoise.knn import neighbor_graph
 from knnoise.noise import Corruption
 
@@ -111,13 +113,16 @@ def _data_options(params: Mapping[str, Any]) -> dict[str, Any]:
     return {key: params[key] for key in ("dataset", "data_path", "train_subset", "test_subset")}
 
 
-def networks(params: Mapping[str, Any]) -> Fig1Networks:
+def networks(params: Mapping[str, Any], *, executor: Executor | None = None) -> Fig1Networks:
     """The clean network and one network per noise kind at ``gamma`` (repeat 0), cached and shared.
 
     ``params`` are the chapter's validated parameters (the data options, ``schedule``, ``gamma``,
-    ``seed``, ``device``).
+    ``seed``, ``device``). ``executor`` (:func:`knnoise.experiments.engine.executor`): train the networks
+    there first (:func:`~knnoise.experiments.networks.send_networks`); None: here.
     """
     seed, device, schedule, gamma = params["seed"], params["device"], params["schedule"], params["gamma"]
+    if executor is not None:
+        send_networks([Cell(kind, gamma, 0) for kind in KINDS], params, executor)
     ds = load_dataset(**_data_options(params), seed=seed)
     clean_net = clean_network(ds, schedule, seed=seed, device=device)
     noisy = {kind: noisy_network(ds, kind, gamma, 0, schedule, seed=seed, device=device) for kind in KINDS}

@@ -10,6 +10,7 @@ one-hot :math:`C_s`), which the paper's Fig. 2 compares the softmax with.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,8 @@ from tqdm.auto import tqdm
 from knnoise.data import Dataset
 from knnoise.dnn import TrainResult
 from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import clean_network, noisy_network
+from knnoise.experiments.networks import clean_network, noisy_network, send_networks
+from knnoise.experiments.sweep import Cell
 from knnoise.plots import true_label_first
 
 __all__ = ["KINDS", "Fig2Result", "alternative_offset", "expected_levels", "run", "softmax_row"]
@@ -116,9 +118,16 @@ def softmax_row(kind: str, selected: float, net: TrainResult, ds: Dataset, order
     }
 
 
-def run(params: Mapping[str, Any]) -> Fig2Result:
-    """The clean network and one noisy network (repeat 0) per noise model and level of ``params``."""
+def run(params: Mapping[str, Any], *, executor: Executor | None = None) -> Fig2Result:
+    """The clean network and one noisy network (repeat 0) per noise model and level of ``params``.
+
+    ``executor`` (:func:`knnoise.experiments.engine.executor`): train the networks there first
+    (:func:`~knnoise.experiments.networks.send_networks`); None: here.
+    """
     seed, device, schedule = params["seed"], params["device"], params["schedule"]
+    jobs = [(kind, g) for kind in KINDS for g in params[f"{kind}_gammas"]]
+    if executor is not None:
+        send_networks([Cell(kind, float(g), 0) for kind, g in jobs], params, executor)
     ds = load_dataset(
         params["dataset"], data_path=params["data_path"], train_subset=params["train_subset"],
         test_subset=params["test_subset"], seed=seed,
@@ -126,7 +135,6 @@ def run(params: Mapping[str, Any]) -> Fig2Result:
     clean_net = clean_network(ds, schedule, seed=seed, device=device)
     panels = {"clean labels": true_label_first(clean_net.test_softmax, ds.y_test)}
     expected, rows = {}, []
-    jobs = [(kind, g) for kind in KINDS for g in params[f"{kind}_gammas"]]
     for kind, gamma in tqdm(jobs, desc="networks"):
         net, corruption = noisy_network(ds, kind, gamma, 0, schedule, seed=seed, device=device)
         title = f"{kind} noise, γ = {corruption.selected_fraction:.2f}"

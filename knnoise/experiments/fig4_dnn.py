@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from knnoise.data import Dataset
-from knnoise.dnn import TrainResult
+from knnoise.dnn import TrainResult, pick_device
 from knnoise.experiments import paper_results
 from knnoise.experiments.datasets import load_dataset
 from knnoise.experiments.networks import clean_network, corruption_matrix, dnn_cell, train_cells_grouped
@@ -183,16 +183,18 @@ def train_networks(
 ) -> pd.DataFrame:
     """The sweep: one network per noise model, level and repeat; a tidy row per network.
 
-    In this process (no ``executor``, ``n_jobs = 1``) and with ``group``, the randomly spread cells'
-    networks are first trained together as stacked groups (:func:`~knnoise.experiments.networks.
-    train_cells_grouped`: on a GPU many networks per pass; on the CPU the same results, bitwise, at the
-    same speed), then every cell loads its network from the cache. ``ds``: the chapter's dataset, when the
-    caller already loaded it (the cells load their own, in whatever process runs them).
+    In this process (no ``executor``, ``n_jobs = 1``), on a GPU and with ``group``, the randomly spread
+    cells' networks are first trained together as stacked groups (:func:`~knnoise.experiments.networks.
+    train_cells_grouped`: many networks per pass), then every cell loads its network from the cache. On the
+    CPU grouping gives the same results, bitwise, at the same speed but holds a group's activations at once
+    (a group of 4 took Fig. 4's quick run from 1.35 to 1.95 GB), so there the cells train one at a time.
+    ``ds``: the chapter's dataset, when the caller already loaded it (the cells load their own, in whatever
+    process runs them).
     """
     levels = {kind: np.asarray(params[f"{kind}_gammas"], dtype=float).tolist() for kind in KINDS}
     shared = {**_data_options(params), "schedule": params["schedule"], "seed": params["seed"]}
     cells = grid(levels, params["repeats"])
-    if group and executor is None and params["n_jobs"] == 1:
+    if group and executor is None and params["n_jobs"] == 1 and pick_device(params["device"]).type == "cuda":
         ds = ds or load_dataset(**_data_options(params), seed=params["seed"])
         train_cells_grouped(ds, cells, params["schedule"], seed=params["seed"], device=params["device"])
     return run_sweep(

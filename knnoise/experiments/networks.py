@@ -4,34 +4,42 @@ Every network goes through :func:`knnoise.dnn.train_cached`, keyed by its data, 
 the chapters share them: the clean network and the noisy ones trained for Fig. 4 are the ones Fig. 2 and
 the supplement read. :func:`dnn_cell` is the sweep cell (:mod:`knnoise.experiments.sweep`); it receives
 only plain parameters and loads the (cached) dataset itself, so cells can run in other processes.
+:func:`send_networks` hands a chapter's networks to an engine (:mod:`knnoise.experiments.engine`), the
+clean network first, so that the chapter's own calls then load them from the cache.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from knnoise import noise
 from knnoise.data import Dataset
 from knnoise.dnn import TrainResult, train_cached, train_group
 from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.sweep import Cell
+from knnoise.experiments.sweep import Cell, run_sweep
 
 __all__ = [
     "NOISE_KINDS",
     "alternative_matrix",
     "clean_network",
+    "cell_options",
     "corruption_matrix",
     "dnn_cell",
     "knob_network",
     "noisy_labels",
     "noisy_network",
+    "send_networks",
     "train_cells_grouped",
 ]
 
 NOISE_KINDS = ("uniform", "flip", "general", "concentrated")
+KNOB = "partially concentrated"  # the noise of knob cells (Cell.concentration set)
+CLEAN_CELL = Cell("uniform", 0.0, 0)  # gamma 0, repeat 0: the clean network (dnn_cell)
 
 
 def corruption_matrix(kind: str, n_labels: int, seed: int = 0) -> np.ndarray | None:
@@ -137,13 +145,21 @@ def dnn_cell(
     seed: int = 0,
     device: str = "auto",
 ) -> dict[str, Any]:
-    """A sweep cell (:func:`knnoise.experiments.sweep.run_sweep`): one noisy network's clean test accuracy."""
+    """A sweep cell (:func:`knnoise.experiments.sweep.run_sweep`): one noisy network's clean test accuracy.
+
+    ``cell.concentration`` set: partially concentrated noise (:func:`knob_network`), else ``cell.noise``.
+    """
     ds = load_dataset(
         dataset, data_path=data_path, train_subset=train_subset, test_subset=test_subset, seed=seed
     )
-    result, corruption = noisy_network(
-        ds, cell.noise, cell.gamma, cell.repeat, schedule, seed=seed, device=device
-    )
+    if cell.concentration is None:
+        result, corruption = noisy_network(
+            ds, cell.noise, cell.gamma, cell.repeat, schedule, seed=seed, device=device
+        )
+    else:
+        result, corruption = knob_network(
+            ds, cell.gamma, cell.concentration, cell.repeat, schedule, seed=seed, device=device
+        )
     return {
         "dataset": ds.name,
         "model": f"DNN ({schedule.get('model', 'mnist')})",
@@ -182,3 +198,25 @@ def knob_network(
         n_labels=ds.n_classes,
     )
     return _train_noisy(ds, corruption.labels, schedule, seed + repeat, device), corruption
+
+
+def cell_options(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments :func:`dnn_cell` takes besides the cell, from a chapter's parameters."""
+    keys = ("dataset", "train_subset", "test_subset", "schedule", "seed", "device")
+    return {"data_path": params.get("data_path"), **{key: params[key] for key in keys}}
+
+
+def send_networks(
+    cells: list[Cell], params: Mapping[str, Any], executor: Executor | None, *, name: str = "networks"
+) -> pd.DataFrame:
+    """Train (or load) the networks of ``cells`` where ``executor`` runs them; a row per cell.
+
+    The clean network goes first, alone: the locally concentrated and knob cells start from its features,
+    and two workers must not train it twice. Afterwards every network is in the cache, so a chapter's own
+    :func:`clean_network` / :func:`noisy_network` calls load them. ``executor``: from
+    :func:`knnoise.experiments.engine.executor` (None: in this process); ``name``: the sweep's cache
+    folder.
+    """
+    options = cell_options(params)
+    run_sweep(dnn_cell, [CLEAN_CELL], name="networks", params=options, executor=executor, progress=False)
+    return run_sweep(dnn_cell, cells, name=name, params=options, executor=executor)

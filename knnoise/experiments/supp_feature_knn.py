@@ -11,6 +11,7 @@ distance is a second estimate of the network's effective K (beside the one fitte
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,8 @@ from tqdm.auto import tqdm
 from knnoise.data import Dataset
 from knnoise.dnn import TrainResult
 from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import clean_network, noisy_network
+from knnoise.experiments.networks import clean_network, noisy_network, send_networks
+from knnoise.experiments.sweep import Cell
 from knnoise.knn import clean_distribution, neighbor_graph
 
 __all__ = ["CLEAN", "KINDS", "Comparison", "SuppResult", "compare", "run", "settings"]
@@ -135,13 +137,17 @@ def _best_k_row(c: Comparison, ks: list[int]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def run(params: Mapping[str, Any]) -> SuppResult:
+def run(params: Mapping[str, Any], *, executor: Executor | None = None) -> SuppResult:
     """Every setting's comparison (networks trained or loaded from the cache) and the best-K table.
 
     ``params`` are the chapter's validated parameters (the data options, ``schedule``, ``<kind>_gammas``,
-    ``ks`` sorted, ``seed``, ``device``).
+    ``ks`` sorted, ``seed``, ``device``). ``executor`` (:func:`knnoise.experiments.engine.executor`): train
+    the networks there first (:func:`~knnoise.experiments.networks.send_networks`); None: here.
     """
     seed, device, schedule, ks = params["seed"], params["device"], params["schedule"], list(params["ks"])
+    if executor is not None:
+        noisy = [Cell(kind, float(g), 0) for kind, g in settings(params) if kind != "clean"]
+        send_networks(noisy, params, executor)
     data = {key: params[key] for key in ("dataset", "data_path", "train_subset", "test_subset")}
     ds = load_dataset(**data, seed=seed)
     clean_net = clean_network(ds, schedule, seed=seed, device=device)

@@ -23,16 +23,27 @@ from tqdm.auto import tqdm
 from knnoise._checks import check_int
 from knnoise._io import cache_dir, read_json, write_json
 
-__all__ = ["Cell", "grid", "run_sweep", "sweep_dir"]
+__all__ = ["PROBE_TIMEOUT", "Cell", "check_importable", "grid", "run_sweep", "sweep_dir"]
+
+PROBE_TIMEOUT = 120.0  # seconds for a worker to answer the import probe (check_importable)
 
 
 @dataclass(frozen=True, order=True)
 class Cell:
-    """One sweep cell: a noise kind, a noise level and a repeat index (which seeds the noise draw)."""
+    """One sweep cell: a noise kind, a noise level and a repeat index (which seeds the noise draw).
+
+    ``concentration``: the knob of partially concentrated noise (:func:`knnoise.noise.
+    partially_concentrated`), None for the other kinds (then in neither the cell's key nor its rows).
+    """
 
     noise: str
     gamma: float
     repeat: int
+    concentration: float | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The cell's values, as its rows and its cache key carry them (``concentration`` when set)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 def grid(noise_gammas: Mapping[str, Iterable[float]], repeats: int) -> list[Cell]:
@@ -54,7 +65,7 @@ def sweep_dir(name: str) -> Path:
 
 
 def _key(name: str, params: Mapping[str, Any], cell: Cell) -> str:
-    return joblib.hash({"name": name, "params": dict(params), "cell": asdict(cell)})
+    return joblib.hash({"name": name, "params": dict(params), "cell": cell.fields()})
 
 
 def _is_cell_file(payload) -> bool:
@@ -64,7 +75,54 @@ def _is_cell_file(payload) -> bool:
 def _run_cell(fn: Callable, cell: Cell, params: Mapping[str, Any]) -> list[dict]:
     rows = fn(cell, **params)
     rows = [rows] if isinstance(rows, Mapping) else list(rows)
-    return [{**asdict(cell), **row} for row in rows]
+    return [{**cell.fields(), **row} for row in rows]
+
+
+def _import_probe(module: str, qualname: str) -> Callable[[], str | None]:
+    """A task that imports ``module.qualname`` where it runs: None, or why it cannot.
+
+    A closure, so that it is sent by value (cloudpickle) and needs only the standard library there: a
+    worker that cannot import knnoise itself still answers.
+    """
+
+    def probe() -> str | None:
+        import importlib
+
+        try:
+            found = importlib.import_module(module)
+            for part in qualname.split("."):
+                found = getattr(found, part)
+        except Exception as err:  # noqa: BLE001 - reported to the client as text
+            return f"{type(err).__name__}: {err}"
+        return None
+
+    return probe
+
+
+def check_importable(pool: Executor, fn: Callable, timeout: float = PROBE_TIMEOUT) -> None:
+    """Check that a worker of ``pool`` can import the cell function ``fn`` before any cell is sent.
+
+    A Dask worker that cannot unpickle a task (a function from a module only the client has) drops its
+    connection and the sweep would wait for ever; here it is a clear error instead. Functions sent by
+    value (defined in ``__main__``, a notebook, or another function) need no check.
+
+    Raises
+    ------
+    RuntimeError
+        Naming the function and the import error, or saying that no worker ran within ``timeout`` s.
+    """
+    module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
+    if module in (None, "__main__") or "<locals>" in qualname:
+        return
+    try:
+        why = pool.submit(_import_probe(module, qualname)).result(timeout=timeout)
+    except TimeoutError:
+        raise RuntimeError(f"no worker of {type(pool).__name__} ran a task within {timeout:g} s") from None
+    if why is not None:
+        raise RuntimeError(
+            f"the sweep's cell function {module}.{qualname} cannot be imported on the workers ({why}); "
+            "define it in a module every worker can import (an installed package, or their PYTHONPATH)"
+        )
 
 
 def run_sweep(
@@ -110,17 +168,19 @@ def run_sweep(
     ) as bar:
         if executor is None and n_jobs == 1:
             for cell in todo:
-                done[cell] = {"cell": asdict(cell), "rows": _run_cell(fn, cell, params)}
+                done[cell] = {"cell": cell.fields(), "rows": _run_cell(fn, cell, params)}
                 write_json(paths[cell], done[cell])
                 bar.update()
         elif todo:
             own = executor is None
             pool = executor or ProcessPoolExecutor(max_workers=n_jobs)
             try:
+                if not own:
+                    check_importable(pool, fn)
                 futures = {pool.submit(_run_cell, fn, cell, params): cell for cell in todo}
                 for future in as_completed(futures):
                     cell = futures[future]
-                    done[cell] = {"cell": asdict(cell), "rows": future.result()}
+                    done[cell] = {"cell": cell.fields(), "rows": future.result()}
                     write_json(paths[cell], done[cell])
                     bar.update()
             finally:

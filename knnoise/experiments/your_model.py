@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from knnoise._io import write_text
 from knnoise.data import Dataset
 from knnoise.dnn import TrainResult
 from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import clean_network
+from knnoise.experiments.networks import clean_network, send_networks
 
 __all__ = [
     "SavedOutputs",
@@ -74,8 +75,15 @@ class YourModelResult:
     prediction: predict.Prediction
 
 
-def clean_softmax(params: Mapping[str, Any]) -> tuple[Dataset, TrainResult]:
-    """The dataset and the network trained on its clean labels (its test softmax is ``C_s``, Eq. 3)."""
+def clean_softmax(
+    params: Mapping[str, Any], *, executor: Executor | None = None
+) -> tuple[Dataset, TrainResult]:
+    """The dataset and the network trained on its clean labels (its test softmax is ``C_s``, Eq. 3).
+
+    ``executor`` (:func:`knnoise.experiments.engine.executor`): train the network there first; None: here.
+    """
+    if executor is not None:
+        send_networks([], params, executor)
     ds = load_dataset(
         params["dataset"], data_path=params["data_path"], train_subset=params["train_subset"],
         test_subset=params["test_subset"], seed=params["seed"],
@@ -105,9 +113,11 @@ def predict_saved(saved: SavedOutputs, params: Mapping[str, Any]) -> predict.Pre
                            params["ties"])  # fmt: skip
 
 
-def run(params: Mapping[str, Any], folder: str | Path | None = None) -> YourModelResult:
-    """The chapter from end to end: train (or load), save, read back, predict."""
-    ds, net = clean_softmax(params)
+def run(
+    params: Mapping[str, Any], folder: str | Path | None = None, *, executor: Executor | None = None
+) -> YourModelResult:
+    """The chapter from end to end: train (or load; on ``executor`` if given), save, read back, predict."""
+    ds, net = clean_softmax(params, executor=executor)
     saved = save_outputs(net, ds, folder)
     return YourModelResult(ds, net, saved, predict_saved(saved, params))
 

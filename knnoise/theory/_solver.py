@@ -23,6 +23,7 @@ see edits to a step module, so clear ``knnoise/theory/__pycache__/*.nb[ci]`` aft
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 
 import numpy as np
 from numba import njit, prange
@@ -38,8 +39,14 @@ CHUNK_ROWS = 2_000
 RHO_MAX = 650.0  # e**650 < 1.8e308: the DP's scaled states cannot overflow (see scale)
 
 
-def solve(Q: np.ndarray, labels: np.ndarray, ks: np.ndarray, tie: int, tol: float, progress) -> np.ndarray:
-    """Theorem 1 for every row of ``Q`` (M, L), rows summing to 1, labels (M,), ks (n_k,): shape (M, n_k)."""
+def solve(
+    Q: np.ndarray, labels: np.ndarray, ks: np.ndarray, tie: int, tol: float, progress, bar: tqdm | None = None
+) -> np.ndarray:
+    """Theorem 1 for every row of ``Q`` (M, L), rows summing to 1, labels (M,), ks (n_k,): shape (M, n_k).
+
+    ``progress``: True, False or None (a bar for large problems only). A caller solving several blocks in
+    turn passes its own open ``bar`` instead; it is advanced by ``M`` rows in all.
+    """
     keyed = np.ascontiguousarray(np.column_stack([Q, labels.astype(np.float64)]))
     uniq, inverse = np.unique(keyed, axis=0, return_inverse=True)
     Qu = np.ascontiguousarray(uniq[:, :-1])
@@ -50,20 +57,28 @@ def solve(Q: np.ndarray, labels: np.ndarray, ks: np.ndarray, tie: int, tol: floa
     lfact = np.array([math.lgamma(n + 1.0) for n in range(k_max + 1)])
     rho, unscale = scale(k_max)
     gl_x, gl_w = gauss_legendre_01(max_nodes(n_labels, k_max) if tie == RANDOM else 1)
-    show = progress if progress is not None else len(Qu) >= AUTO_PROGRESS_ROWS
     out = np.empty((len(Qu), len(k_sorted)))
-    with tqdm(total=len(Qu), desc="plurality accuracy", unit="q", disable=not show) as bar:
+    with nullcontext(bar) if bar is not None else progress_bar(len(Qu), progress) as shown:
         for start in range(0, len(Qu), CHUNK_ROWS):
             stop = min(start + CHUNK_ROWS, len(Qu))
             out[start:stop] = _batch(
                 Qu[start:stop], lu[start:stop], k_sorted, tie, tol, lfact, rho, unscale, gl_x, gl_w
             )
-            bar.update(stop - start)
+            shown.update(stop - start)
+        if bar is not None:
+            bar.update(len(Q) - len(Qu))  # the duplicate rows, solved with their first copy
     excess = max(float(out.max(initial=0.0)) - 1.0, -float(out.min(initial=0.0)))
     if excess > 1e-9:  # pragma: no cover - would be a solver bug, never silently clipped
         raise RuntimeError(f"plurality accuracy left [0, 1] by {excess:g}; please report this input")
     np.clip(out, 0.0, 1.0, out=out)  # removes only rounding excursions (checked above)
+    # Rows picked first: the result is column-major, so a mean over rows sums pairwise (as it always did).
     return out[inverse.ravel()][:, k_back.ravel()]
+
+
+def progress_bar(rows: int, progress: bool | None) -> tqdm:
+    """The solver's bar over ``rows`` rows: shown when ``progress`` is True, or None and ``rows`` is large."""
+    show = progress if progress is not None else rows >= AUTO_PROGRESS_ROWS
+    return tqdm(total=rows, desc="plurality accuracy", unit="q", disable=not show)
 
 
 def scale(k_max: int) -> tuple[float, np.ndarray]:

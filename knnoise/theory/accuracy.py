@@ -32,7 +32,7 @@ from knnoise._checks import (
     check_ties,
     fail,
 )
-from knnoise.theory._solver import solve
+from knnoise.theory._solver import progress_bar, solve
 
 __all__ = [
     "DEFAULT_TOL",
@@ -208,9 +208,13 @@ def expected_accuracy(
     tie = check_ties(ties)
     tol = _check_tol(tol)
     CP = C @ P
-    Q = _normalised(np.concatenate([(1.0 - g) * C + g * CP for g in g_list]))
-    acc = solve(Q, np.tile(lab, len(g_list)), k_arr, tie, tol, progress=progress)
-    return acc.reshape(len(g_list), C.shape[0], len(k_arr)).mean(axis=1)
+    out = np.empty((len(g_list), len(k_arr)))
+    # One gamma at a time, averaged at once: memory O(M len(ks)), not O(len(gammas) M len(ks)).
+    with progress_bar(len(g_list) * C.shape[0], progress) as bar:
+        for i, g in enumerate(g_list):
+            Q = _normalised((1.0 - g) * C + g * CP)
+            out[i] = solve(Q, lab, k_arr, tie, tol, progress=False, bar=bar).mean(axis=0)
+    return out
 
 
 def expected_accuracy_local(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -85,6 +86,28 @@ def test_a_changed_parameter_re_executes(recording: Path) -> None:
     assert _claims(recording)[0]["measured"] == "total 4"
     back = _run(recording, only=["beta"])  # the profile's value again: its run is still cached
     assert back.executed == {} and _claims(recording)[0]["measured"] == "total 8"
+
+
+def test_where_the_sweeps_ran_is_not_in_the_key(recording: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A --workers run (a new scheduler address each time) is restored by a run without one, and back."""
+    source = recording / "notebooks" / "beta.py"
+    source.write_text(
+        RECORDING.replace("fail = False  # raise on purpose\n", "fail = False  # x\nscheduler = None\n")
+    )
+    addresses = iter(["tcp://127.0.0.1:40001", "tcp://127.0.0.1:40002"])
+
+    @contextlib.contextmanager
+    def serve(scheduler):
+        yield None if scheduler is None else next(addresses)
+
+    monkeypatch.setattr(cli._engine, "serve", serve)
+    first = _run(recording, only=["beta"], scheduler=2)
+    assert list(first.executed) == ["beta"]
+    executed = nbformat.read(recording / "book" / "executed" / "beta.ipynb", as_version=4)
+    assert 'scheduler = "tcp://127.0.0.1:40001"' in executed.cells[2].source  # the injected cell shows it
+    assert _run(recording, only=["beta"]).cached == ["beta"]
+    assert _run(recording, only=["beta"], scheduler=2).cached == ["beta"]
+    assert list(_run(recording, only=["beta"], overrides={"seed": 3}).executed) == ["beta"]
 
 
 def test_a_knnoise_edit_or_force_re_executes(

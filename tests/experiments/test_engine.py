@@ -12,8 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from knnoise.experiments import engine
-from knnoise.experiments.sweep import grid, run_sweep, sweep_dir
+from knnoise.dnn.cached import is_cached
+from knnoise.experiments import concentration, engine
+from knnoise.experiments.datasets import load_dataset
+from knnoise.experiments.networks import dnn_cell, noisy_labels, send_networks
+from knnoise.experiments.sweep import Cell, grid, run_sweep, sweep_dir
 
 REPO = Path(__file__).resolve().parents[2]
 CELLS = grid({"uniform": [0.0, 0.25, 0.5], "flip": [0.1, 0.3]}, repeats=2)  # 10 cells
@@ -128,6 +131,45 @@ def test_an_interrupted_sweep_resumes_without_recomputing(cluster, tmp_path):
     rerun = _calls(log)[len(first) :]
     assert len(rerun) == len(CELLS) - finished  # the finished cells were read from the cache
     assert len(table) == 2 * len(CELLS)
+
+
+def test_a_cell_function_the_workers_cannot_import_fails_clearly(cluster, tmp_path, monkeypatch):
+    """The workers started before the module existed on this process's path: they cannot unpickle a
+    task naming it (a worker would drop its connection and the sweep wait for ever)."""
+    (tmp_path / "client_only_cells.py").write_text("def cell(cell):\n    return {'x': cell.gamma}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from client_only_cells import cell as client_only
+
+    start = time.perf_counter()
+    with engine.executor(cluster) as ex:
+        with pytest.raises(
+            RuntimeError, match=r"client_only_cells\.cell cannot be imported on the workers \(ModuleNotFound"
+        ):
+            run_sweep(client_only, CELLS, name="engine_unimportable", executor=ex, progress=False)
+        assert ex.submit(pow, 2, 3).result(timeout=10) == 8  # the workers are still there
+    assert time.perf_counter() - start < 10
+    assert not sweep_dir("engine_unimportable").exists()
+
+
+def test_a_chapter_s_networks_train_on_the_workers_as_in_the_kernel(cluster, tmp_path, monkeypatch):
+    """send_networks: the clean network first, then the rest on the workers; afterwards the kernel's own
+    calls load them (nothing left to train), with the numbers a kernel-only run gives."""
+    schedule = {"model": "mnist", "epochs": 1, "lr": 0.003, "lr_halving_every": None}
+    params = {"dataset": "digits", "train_subset": 400, "test_subset": 100, "schedule": schedule, "seed": 0,
+              "device": "cpu", "gammas": [0.3], "dnn_concentrations": [0.0, 1.0], "dnn": True}  # fmt: skip
+    cells = [Cell("flip", 0.3, 0), Cell("concentrated", 0.25, 0)]
+    with engine.executor(cluster) as ex:
+        rows = send_networks(cells, params, ex)
+        knobs = concentration.networks(params, executor=ex)
+    ds = load_dataset("digits", train_subset=400, test_subset=100)
+    flip = noisy_labels(ds, "flip", 0.3, 0).labels
+    assert is_cached(ds, ds.y_train, **schedule, seed=0)
+    assert is_cached(ds, flip, **schedule, seed=0, train_outputs=False)
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "kernel-only"))  # this process only
+    alone = [dnn_cell(c, data_path=None, **{k: params[k] for k in ("dataset", "train_subset", "test_subset",
+             "schedule", "seed", "device")}) for c in cells]  # fmt: skip
+    assert rows.accuracy.tolist() == [r["accuracy"] for r in alone]
+    pd.testing.assert_frame_equal(knobs, concentration.networks(params), check_exact=True)
 
 
 def test_an_unreachable_scheduler_fails_fast_naming_it(module_cache):

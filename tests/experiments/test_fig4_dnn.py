@@ -3,8 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from knnoise.experiments import fig4_dnn
+from knnoise.experiments.networks import train_cells_grouped
 
 SCHEDULE = {"model": "mnist", "epochs": 1, "lr": 0.003, "lr_halving_every": None}
 PARAMS = {
@@ -75,10 +77,23 @@ def test_paper_scale_tables_of_the_same_dataset_are_drawn_and_quoted(result):
 
 
 def test_grouped_training_gives_the_lone_networks_numbers(tmp_path, monkeypatch):
+    """On a GPU the cells are first trained as groups; the grouped networks (here on the CPU path of
+    train_group, so bitwise) are the ones the cells then load."""
     small = {**PARAMS, "uniform_gammas": [0.0, 0.5], "flip_gammas": [0.45], "general_gammas": [0.5],
              "concentrated_gammas": [0.25]}  # fmt: skip
     monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "lone"))
     lone = fig4_dnn.train_networks(small, group=False)
     monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "grouped"))
+    grouped_calls = []
+
+    def grouped_first(ds, cells, schedule, **kwargs):
+        grouped_calls.append(len(cells))
+        return train_cells_grouped(ds, cells, schedule, **{**kwargs, "device": "cpu"})
+
+    monkeypatch.setattr(fig4_dnn, "train_cells_grouped", grouped_first)
+    assert fig4_dnn.train_networks(small).equals(lone) and grouped_calls == []  # the CPU: one at a time
+    monkeypatch.setattr(fig4_dnn, "pick_device", lambda device: torch.device("cuda"))
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "gpu"))
     grouped = fig4_dnn.train_networks(small)
+    assert grouped_calls == [5]
     pd.testing.assert_frame_equal(lone, grouped)  # bitwise: the CPU path of train_group is lone training

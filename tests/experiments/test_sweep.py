@@ -35,6 +35,24 @@ def test_grid_and_tidy_table(tmp_path):
     assert row.accuracy.tolist() == [0.1, 0.1]
 
 
+def test_a_cell_s_concentration_is_in_its_rows_and_key_only_when_set(tmp_path):
+    import joblib
+
+    from knnoise.experiments.sweep import _key
+
+    plain = Cell("uniform", 0.5, 1)
+    old_key = joblib.hash(
+        {"name": "n", "params": {}, "cell": {"noise": "uniform", "gamma": 0.5, "repeat": 1}}
+    )
+    assert _key("n", {}, plain) == old_key  # the caches written before the field existed stay valid
+    knob = Cell("partial", 0.5, 0, concentration=0.25)
+    assert _key("n", {}, knob) != _key("n", {}, Cell("partial", 0.5, 0, concentration=0.75))
+    table = run_sweep(_accuracy, [knob], name="knob", params={"scale": 1.0, "log": str(tmp_path / "log")},
+                      progress=False)  # fmt: skip
+    assert list(table.columns) == ["noise", "gamma", "repeat", "concentration", "k", "accuracy"]
+    assert table.concentration.tolist() == [0.25, 0.25]
+
+
 def _flaky(cell: Cell, *, log: str) -> dict:
     marker = Path(log).with_suffix(".killed")
     if cell.gamma == 0.4 and not marker.exists():

@@ -125,6 +125,19 @@ def test_gamma_zero_gives_clean_result():
         assert acc.shape == (2, 3)
 
 
+def test_expected_accuracy_is_the_mean_of_eq3_rows_and_its_bar_counts_every_row(capsys):
+    rng = np.random.default_rng(9)
+    clean = rng.dirichlet(np.full(4, 0.5), size=30)
+    clean[:10] = clean[0]  # duplicate rows, solved once, still counted by the progress bar
+    labels = rng.integers(4, size=30)
+    gammas, ks = [0.0, 0.3, 1.0], [1, 4, 9]
+    acc = expected_accuracy(clean, labels, gammas, flip(4), ks, progress=True)
+    for row, g in zip(acc, gammas, strict=True):
+        q = noisy_label_distribution(clean, g, flip(4))
+        np.testing.assert_allclose(row, plurality_accuracy(q, ks, labels).mean(axis=0), rtol=0, atol=1e-15)
+    assert "90/90" in capsys.readouterr().err
+
+
 def test_noisy_label_distribution_is_eq3():
     clean = np.array([[0.7, 0.2, 0.1], [1.0, 0.0, 0.0]])
     q = noisy_label_distribution(clean, 0.4, flip(3))
