@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from knnoise._io import CACHE_ENV, cache_dir
@@ -42,6 +43,14 @@ def _scratch_root(root: Path, scratch: Path) -> Path:
         if entry.name != "executed":
             (scratch / "book" / entry.name).symlink_to(entry)
     return scratch
+
+
+def _torch() -> str:
+    """The torch build the kernels import (a CUDA wheel maps about 290 MB more than a CPU build)."""
+    try:
+        return f"torch {version('torch')} ({sys.executable})"
+    except PackageNotFoundError:
+        return f"no torch ({sys.executable})"
 
 
 def peak_mb(name: str, profile: str, root: Path, env: dict[str, str]) -> tuple[float, float, int]:
@@ -91,7 +100,7 @@ def measure(
             print(f"--keep-cache {cold_cache} must be empty or absent for a cold run", file=sys.stderr)
             return 2
         env[CACHE_ENV] = str(cache_dir()) if warm_only else str(cold_cache)
-        print(f"profile {profile}: peak resident memory of each notebook (limit {limit_mb:.0f} MB)")
+        print(f"profile {profile}: peak resident memory per notebook (limit {limit_mb:.0f} MB); {_torch()}")
         cold = {} if warm_only else _run(names, profile, book_root, env, "cold")
         warm = _run(names, profile, book_root, env, "warm")
     print(f"\n{'notebook':20} {'cold MB':>8} {'warm MB':>8}")

@@ -26,8 +26,8 @@ from knnoise.experiments.sweep import Cell, run_sweep
 __all__ = [
     "NOISE_KINDS",
     "alternative_matrix",
-    "clean_network",
     "cell_options",
+    "clean_network",
     "corruption_matrix",
     "dnn_cell",
     "knob_network",
