@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 from knnoise._io import cache_dir
 
@@ -133,6 +134,22 @@ def check_cache(client, path: str | os.PathLike[str] | None = None) -> None:
 
 
 @contextmanager
+def _checked_client(target: int | str, timeout: float) -> Iterator[tuple[Any, str]]:
+    """A client of a new ``LocalCluster`` of ``target`` workers, or of the scheduler at address ``target``,
+    with that scheduler's address; every worker checked to use the cache root. Closed on leaving."""
+    from distributed import Client
+
+    with ExitStack() as stack:
+        if isinstance(target, int):
+            cluster = stack.enter_context(local_cluster(target))
+            client, address = stack.enter_context(Client(cluster)), cluster.scheduler_address
+        else:
+            client, address = stack.enter_context(connect(target, timeout)), target
+        check_cache(client)
+        yield client, address
+
+
+@contextmanager
 def executor(
     scheduler: int | str | None = None, *, timeout: float = CONNECT_TIMEOUT
 ) -> Iterator[Executor | None]:
@@ -155,15 +172,7 @@ def executor(
     if target is None:
         yield None
         return
-    with ExitStack() as stack:
-        if isinstance(target, int):
-            from distributed import Client
-
-            cluster = stack.enter_context(local_cluster(target))
-            client = stack.enter_context(Client(cluster))
-        else:
-            client = stack.enter_context(connect(target, timeout))
-        check_cache(client)
+    with _checked_client(target, timeout) as (client, _):
         yield client.get_executor()
 
 
@@ -180,15 +189,5 @@ def serve(scheduler: int | str | None = None, *, timeout: float = CONNECT_TIMEOU
     if target is None:
         yield None
         return
-    from distributed import Client
-
-    with ExitStack() as stack:
-        if isinstance(target, int):
-            cluster = stack.enter_context(local_cluster(target))
-            address = cluster.scheduler_address
-            client = Client(cluster)
-        else:
-            address, client = target, connect(target, timeout)
-        with client:
-            check_cache(client)
+    with _checked_client(target, timeout) as (_, address):
         yield address
