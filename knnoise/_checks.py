@@ -3,12 +3,14 @@
 The science layers (``theory``, ``noise``, ``knn``, ``dnn``, ``data``) call these before any numba or
 torch code runs, so bad input is a clear ``TypeError`` (wrong kind of value) or ``ValueError`` (right kind,
 not allowed) naming the parameter. Values that users' own code naturally produces are accepted: integral
-floats as labels, float16/float32 probability rows whose sums are off only by that dtype's rounding
-(renormalised in float64).
+floats as labels, bfloat16/float16/float32 probability rows whose sums are off only by that dtype's
+rounding (renormalised in float64), and torch tensors (any dtype, any device, ``requires_grad``) wherever
+an array is checked for probabilities, labels or a corruption matrix.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +39,7 @@ TIE_MODES = ("strict", "random", "lowest")
 
 _SUM_TOL_FLOAT64 = 1e-9  # probabilities computed in float64: only rounding of a few operations
 _SUM_TOL_MAX = 1e-2  # never looser than this, whatever the dtype and L (a row summing to 0.99 is rounding)
+_EPS_NUMPY_LACKS = {"bfloat16": 2.0**-7}  # torch's bfloat16: 8 bits of mantissa (numpy has no such dtype)
 
 
 def fail(
@@ -189,15 +192,32 @@ def check_noise_levels(name: str, value: Any) -> np.ndarray:
     return np.asarray([check_fraction(f"{name}[{i}]", g) for i, g in enumerate(arr)], dtype=np.float64)
 
 
+def _whole_numbers(name: str, arr: np.ndarray) -> np.ndarray:
+    """Float labels as int64 when every one is a whole number (2.0); else a TypeError naming the first."""
+    bad = np.asarray(~np.isfinite(arr) | (arr != np.round(arr)))
+    if np.any(bad):
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = f" (row {index[0]})" if arr.ndim == 1 else (f" (index {index})" if arr.ndim else "")
+        allowed = "integer labels (whole numbers such as 2 or 2.0)"
+        raise TypeError(f"{name} must be {allowed}, got {float(arr[index])!r}{where}")
+    too_big = np.abs(arr) >= 2.0**63
+    if np.any(too_big):
+        raise fail(name, "labels that fit in int64", _first_bad(arr, too_big), raw=True)
+    return arr.astype(np.int64)
+
+
 def check_int_array(name: str, value: Any, *, n_labels: int | None = None) -> np.ndarray:
-    """Integer labels (integral floats accepted) as int64, each in ``0..n_labels-1`` when given."""
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "iu" or arr.dtype == bool:
-        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.int64)
-        else:
-            kind = f"dtype {arr.dtype}" if arr.ndim else repr(value)
-            raise TypeError(f"{name} must be integer labels, got {kind}")
+    """Integer labels (integral floats accepted) as int64, each in ``0..n_labels-1`` when given.
+
+    ``value``: an array_like or a torch tensor (any device). A float that is not a whole number is named
+    with its row: ``"y must be integer labels (whole numbers such as 2 or 2.0), got 2.5 (row 3)"``.
+    """
+    arr, _ = _as_array(name, value)
+    if arr.dtype.kind == "f":
+        arr = _whole_numbers(name, arr)
+    elif arr.dtype.kind not in "iu":
+        kind = f"dtype {arr.dtype}" if arr.ndim else repr(value)
+        raise TypeError(f"{name} must be integer labels, got {kind}")
     arr = arr.astype(np.int64, copy=False)
     if arr.size:
         lo, hi = int(arr.min()), int(arr.max())
@@ -209,12 +229,77 @@ def check_int_array(name: str, value: Any, *, n_labels: int | None = None) -> np
     return arr
 
 
-def sum_tolerance(dtype: np.dtype, n_labels: int) -> float:
-    """How far from 1 a probability row of ``dtype`` may sum from rounding alone (scales with eps and L)."""
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f" or dtype.itemsize >= 8:
+def _is_tensor(value: Any) -> bool:
+    """A torch tensor (or a subclass such as ``Parameter``), recognised without importing torch."""
+    return any(c.__name__ == "Tensor" and c.__module__.startswith("torch") for c in type(value).__mro__)
+
+
+def _as_array(name: str, value: Any) -> tuple[np.ndarray, Any]:
+    """``value`` as a numpy array, and its dtype as given (a torch tensor's torch dtype).
+
+    A torch tensor may be on any device and require grad; a float dtype numpy lacks (bfloat16, float8)
+    is widened exactly to float64, while the returned dtype still says what it was, for
+    :func:`sum_tolerance`.
+    """
+    if not _is_tensor(value):
+        arr = np.asarray(value)
+        return arr, arr.dtype
+    tensor = value.detach()
+    if tensor.is_floating_point() and _dtype_name(tensor.dtype) not in ("float16", "float32", "float64"):
+        tensor = tensor.double()
+    try:
+        return tensor.cpu().numpy(), value.dtype
+    except (RuntimeError, TypeError, ValueError, NotImplementedError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise TypeError(
+            f"{name} must be an array numpy can hold, got a torch {_dtype_name(value.dtype)} tensor on "
+            f"{value.device} ({reason})"
+        ) from None
+
+
+def _dtype_name(dtype: Any) -> str:
+    """``float32`` for numpy's and torch's float32 alike; names are kept (``"bfloat16"``)."""
+    if isinstance(dtype, str):
+        return dtype
+    text = str(dtype)
+    return text.removeprefix("torch.") if text.startswith("torch.") else str(np.dtype(dtype))
+
+
+def _torch_eps(name: str) -> float | None:
+    """eps of torch's float dtype ``name`` when torch is loaded and has it, else None."""
+    torch = sys.modules.get("torch")
+    dtype = getattr(torch, name, None) if torch is not None else None
+    if dtype is None or type(dtype).__name__ != "dtype" or not dtype.is_floating_point:
+        return None
+    return float(torch.finfo(dtype).eps) if dtype.itemsize < 8 else None
+
+
+def _eps(dtype: Any) -> float | None:
+    """The machine epsilon of a float dtype narrower than float64 (numpy's, torch's or a name such as
+    ``"bfloat16"``); None for float64 and for non-float dtypes."""
+    name = _dtype_name(dtype)
+    if name in _EPS_NUMPY_LACKS:
+        return _EPS_NUMPY_LACKS[name]
+    try:
+        np_dtype = np.dtype(name)
+    except TypeError:
+        return _torch_eps(name)
+    if np_dtype.kind != "f" or np_dtype.itemsize >= 8:
+        return None
+    return float(np.finfo(np_dtype).eps)
+
+
+def sum_tolerance(dtype: Any, n_labels: int) -> float:
+    """How far from 1 a probability row of ``dtype`` may sum from rounding alone (scales with eps and L).
+
+    ``dtype``: a numpy dtype, a torch dtype, or a name (``"bfloat16"``, ``"float16"``, ...). float64 and
+    integer rows get ``1e-9``; narrower floats ``4 L eps``, at most ``1e-2`` (bfloat16, eps ``2**-7``,
+    always gets ``1e-2``: its rows, rounded once from float32, sum to 1 within ``2**-8``).
+    """
+    eps = _eps(dtype)
+    if eps is None:
         return _SUM_TOL_FLOAT64
-    return float(min(max(_SUM_TOL_FLOAT64, 4.0 * n_labels * float(np.finfo(dtype).eps)), _SUM_TOL_MAX))
+    return float(min(max(_SUM_TOL_FLOAT64, 4.0 * n_labels * eps), _SUM_TOL_MAX))
 
 
 def _first_bad(arr: np.ndarray, mask: np.ndarray) -> str:
@@ -223,20 +308,23 @@ def _first_bad(arr: np.ndarray, mask: np.ndarray) -> str:
 
 
 def check_probabilities(
-    name: str, value: Any, *, allow_batch: bool = True, logits_hint: bool = True
+    name: str, value: Any, *, allow_batch: bool = True, logits_hint: bool = True, dtype: Any = None
 ) -> np.ndarray:
     """Probability rows ``(L,)`` or ``(M, L)`` as float64, each renormalised to sum to 1 exactly.
 
-    Any float or integer dtype is accepted. A row may be off from 1 only by its dtype's rounding
-    (:func:`sum_tolerance`); a row further off is an error (and logits get a hint to apply softmax).
+    Any float or integer dtype is accepted, and torch tensors (bfloat16 too, any device, requiring grad).
+    A row may be off from 1 only by its dtype's rounding (:func:`sum_tolerance`); a row further off is an
+    error (and logits get a hint to apply softmax). ``dtype``: the dtype the values were stored in when
+    that differs from ``value``'s own (a bfloat16 file read as float32): it sets the tolerance.
     """
-    arr = np.asarray(value)
+    arr, given = _as_array(name, value)
+    stored = _dtype_name(given if dtype is None else dtype)
     if arr.dtype.kind not in "fiu":
-        raise TypeError(f"{name} must be a float array of probabilities, got dtype {arr.dtype}")
+        raise TypeError(f"{name} must be a float array of probabilities, got dtype {stored}")
     allowed = "(L,) or (M, L)" if allow_batch else "(L,)"
     if arr.ndim not in ((1, 2) if allow_batch else (1,)) or arr.size == 0:
         raise fail(name, f"an array of shape {allowed} with L >= 1", f"shape {arr.shape}", raw=True)
-    tol = sum_tolerance(arr.dtype, arr.shape[-1])
+    tol = sum_tolerance(stored, arr.shape[-1])
     arr = np.asarray(arr, dtype=np.float64)
     if not np.all(np.isfinite(arr)):
         raise fail(name, "finite", _first_bad(arr, ~np.isfinite(arr)), raw=True)
@@ -251,15 +339,14 @@ def check_probabilities(
         row = f" (row {where})" if arr.ndim == 2 else ""
         hint = " (logits? apply softmax first)" if logits_hint and total > 1.5 else ""
         raise ValueError(
-            f"{name} must have rows summing to 1 (within {tol:.2g} for {np.asarray(value).dtype}){hint}, "
-            f"got {total!r}{row}"
+            f"{name} must have rows summing to 1 (within {tol:.2g} for {stored}){hint}, got {total!r}{row}"
         )
     return arr / sums
 
 
 def check_corruption(corruption: Any, n_labels: int | None = None, name: str = "corruption") -> np.ndarray:
     """A square, non-negative, row-stochastic ``P[y, y_noisy]`` (Eq. 3) as float64, rows renormalised."""
-    arr = np.asarray(corruption)
+    arr, given = _as_array(name, corruption)
     if arr.dtype.kind not in "fiu":
         raise TypeError(f"{name} must be a float (L, L) matrix, got dtype {arr.dtype}")
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
@@ -268,7 +355,7 @@ def check_corruption(corruption: Any, n_labels: int | None = None, name: str = "
         allowed = f"a ({n_labels}, {n_labels}) matrix to match L = {n_labels}"
         raise fail(name, allowed, f"shape {arr.shape}", raw=True)
     try:
-        return check_probabilities(name, arr, logits_hint=False)
+        return check_probabilities(name, arr, logits_hint=False, dtype=given)
     except ValueError as err:
         raise ValueError(f"{err}; it must be a row-stochastic matrix P[y, y_noisy]") from None
 

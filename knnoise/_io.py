@@ -2,34 +2,31 @@
 
 Every file the project writes goes through a temporary file in the same folder and :func:`os.replace`,
 so a reader (another notebook, a resumed run, the book build) never sees a half-written file. The cache
-(neighbour graphs, trained networks, sweep cells) lives under :func:`cache_dir`; :func:`memory` is the
-:class:`joblib.Memory` over it. Notebooks share this cache, so a result computed for one chapter is reused
-by the others when its parameters match. An unreadable entry (a truncated JSON file, a joblib result that
-does not unpickle) is reported once as a warning, dropped and recomputed.
+(neighbour graphs, trained networks, sweep cells) lives under :func:`cache_dir`;
+:func:`knnoise._store.memory` is the :class:`joblib.Memory` over it. Notebooks share this cache, so a
+result computed for one chapter is reused by the others when its parameters match. An unreadable entry
+(a truncated JSON file, a joblib result that does not unpickle) is reported once as a warning
+(:func:`warn_damaged`), dropped and recomputed. Checking that outputs can be written, and writing several
+all or none: :mod:`knnoise._outputs`.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
-import joblib
 import numpy as np
-from joblib._store_backends import FileSystemStoreBackend
 
 __all__ = [
     "CACHE_ENV",
     "atomic_file",
     "cache_dir",
-    "memory",
     "read_json",
     "save_npz",
     "warn_damaged",
@@ -85,10 +82,16 @@ def write_json(path: str | os.PathLike[str], payload: Any, *, indent: int | None
     return Path(path)
 
 
-def read_json(path: str | os.PathLike[str], *, check: Callable[[Any], bool] | None = None) -> Any | None:
+def read_json(
+    path: str | os.PathLike[str],
+    *,
+    check: Callable[[Any], bool] | None = None,
+    on_damaged: Callable[[Path, BaseException], None] | None = None,
+) -> Any | None:
     """The JSON in ``path``; None when it is missing, or damaged (truncated, invalid, failing ``check``).
 
-    A damaged file is reported once as a warning and removed, so the caller recomputes it.
+    A damaged file is removed, so the caller recomputes it, and reported once: by ``on_damaged(path,
+    error)`` when given, else as a :func:`warn_damaged` warning.
     """
     path = Path(path)
     try:
@@ -98,7 +101,10 @@ def read_json(path: str | os.PathLike[str], *, check: Callable[[Any], bool] | No
     except FileNotFoundError:
         return None
     except (OSError, ValueError, UnicodeDecodeError) as err:
-        warn_damaged(path, err)
+        if on_damaged is None:
+            warn_damaged(path, err)
+        else:
+            on_damaged(path, err)
         path.unlink(missing_ok=True)
         return None
     return payload
@@ -122,50 +128,17 @@ def cache_dir() -> Path:
     return Path.cwd() / ".cache" / "knnoise"
 
 
-def warn_damaged(path: str | os.PathLike[str], err: BaseException, *, stacklevel: int = 2) -> None:
-    """Report the damaged cache entry ``path`` (dropped by the caller, then recomputed) as a warning."""
+def warn_damaged(
+    path: str | os.PathLike[str], err: BaseException, *, stacklevel: int = 2, repair: str | None = None
+) -> None:
+    """Report the damaged cache entry ``path`` (dropped by the caller, then recomputed) as a warning.
+
+    ``repair``: what is done instead of recomputing it (e.g. ``"rewritten from the current code"``).
+    """
     reason = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
-    warnings.warn(
-        f"dropping the damaged cache entry {path} ({reason}); it will be recomputed",
-        stacklevel=stacklevel + 1,
+    message = (
+        f"dropping the damaged cache entry {path} ({reason}); it will be recomputed"
+        if repair is None
+        else f"repairing the damaged cache file {path} ({reason}): {repair}"
     )
-
-
-class _DamagedEntry(Exception):
-    """A joblib entry that could not be loaded; already reported and dropped by :class:`_RepairingStore`."""
-
-
-class _RepairingStore(FileSystemStoreBackend):
-    """joblib's file store, except that an entry whose result cannot be loaded (truncated, not a pickle) is
-    reported once as a warning and dropped; joblib then recomputes and stores it."""
-
-    def load_item(self, call_id: Any, verbose: int = 1, timestamp: Any = None, metadata: Any = None) -> Any:
-        try:
-            return super().load_item(call_id, verbose=verbose, timestamp=timestamp, metadata=metadata)
-        except Exception as err:
-            path = os.path.join(self.location, *call_id)
-            warn_damaged(path, err, stacklevel=5)  # the caller of the cached function
-            self.clear_item(call_id)
-            raise _DamagedEntry(path) from err
-
-
-class _ReportedOnce(logging.Filter):
-    """Drops joblib's own log of a load failure (a traceback) that :class:`_RepairingStore` reported."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return _DamagedEntry.__name__ not in record.getMessage()
-
-
-_STORE = "knnoise"
-joblib.register_store_backend(_STORE, _RepairingStore)
-logging.getLogger("joblib").addFilter(_ReportedOnce())
-
-
-@cache
-def _memory(location: str) -> joblib.Memory:
-    return joblib.Memory(location, backend=_STORE, verbose=0)
-
-
-def memory() -> joblib.Memory:
-    """A :class:`joblib.Memory` under :func:`cache_dir` (re-read each call, so tests can move it)."""
-    return _memory(str(cache_dir() / "joblib"))
+    warnings.warn(message, stacklevel=stacklevel + 1)

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # The data
 #
-# **The paper's data** {cite}`drory2020resistance`: K-NN and network accuracy are measured on **MNIST**
+# **The paper's data** {cite}`drory2021resistance`: K-NN and network accuracy are measured on **MNIST**
 # (60,000 training and 10,000 test images of handwritten digits, 28×28 grayscale; LeCun, Cortes and
 # Burges, licensed CC BY-SA 3.0), **CIFAR-10** (50,000 + 10,000 colour images of 10 object classes, 32×32)
 # and ImageNet through the features of a pretrained DenseNet-121 (1,000 classes). This book adds

@@ -15,7 +15,7 @@
 # %% [markdown]
 # # Fig. 1: the same amount of noise, spread or concentrated
 #
-# **The paper's claim** {cite}`drory2020resistance`: the *type* of label noise matters as much as its
+# **The paper's claim** {cite}`drory2021resistance`: the *type* of label noise matters as much as its
 # amount. Relabel a randomly chosen 20% of MNIST's training examples and a network trained on them still
 # reaches about 100% test accuracy; relabel 20% that are *locally concentrated* — whole groups of similar
 # examples given the same wrong label — and it reaches only about 80%. The paper shows this with the

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # Fig. 2: the softmax follows the neighbourhood's label distribution
 #
-# **The paper's claim** {cite}`drory2020resistance`: a network trained on noisy labels outputs, for a
+# **The paper's claim** {cite}`drory2021resistance`: a network trained on noisy labels outputs, for a
 # test example, roughly the distribution of the (noisy) labels of the training examples around it. With
 # uniform noise at level $\gamma$ the softmax is about $\gamma / L$ on every wrong class; with flip noise
 # the probability mass sits on the true class and its flip target, the latter at about $\gamma$. Only the

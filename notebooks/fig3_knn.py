@@ -16,7 +16,7 @@
 # %% [markdown]
 # # Fig. 3: K-NN under label noise, analytic vs empirical
 #
-# **The paper's claim** {cite}`drory2020resistance`: the accuracy of a K-NN classifier trained on noisy
+# **The paper's claim** {cite}`drory2021resistance`: the accuracy of a K-NN classifier trained on noisy
 # labels is "predicted very well" by Theorem 1 with Eq. 3, when the clean distribution $C_s$ of each test
 # example is read off its clean neighbourhood. Fig. 3 shows it for uniform and flip noise on MNIST
 # (K-NN on the 784 pixels) and CIFAR-10 (on a network's 256-d features).

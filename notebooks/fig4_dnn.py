@@ -16,7 +16,7 @@
 # %% [markdown]
 # # Fig. 4: a network under label noise, against the analytic K-NN curves
 #
-# **The paper's claim** {cite}`drory2020resistance`: a DNN trained on noisy labels behaves like a K-NN in
+# **The paper's claim** {cite}`drory2021resistance`: a DNN trained on noisy labels behaves like a K-NN in
 # some implicit space, so the analytic K-NN curves (Theorem 1 with Eq. 3, taking the softmax of a network
 # trained on *clean* labels as $C_s$) predict its accuracy for randomly spread noise — uniform noise is
 # resisted up to about 90%, flip noise up to 50% — while under locally concentrated noise the accuracy
@@ -61,6 +61,8 @@ from knnoise.experiments import engine, fig4_dnn, paper_results
 from knnoise.experiments.networks import corruption_matrix
 
 p = setup("fig4_dnn", globals())
+if p.save_results:  # checked before hours of training, not after
+    paper_results.check_folder(p.save_results)
 
 # %% [markdown]
 # ## The clean network and its softmax, the $C_s$ of Eq. 3
@@ -120,7 +122,9 @@ glue_figure("fig4_general", plots.corruption_matrix(general, title="the general 
 # the paper); red is the analytic curve at the fitted effective K. In the concentrated panel the dashed
 # line is the paper's prediction $1 - \gamma$, and the networks sit at the *achieved* noise level of the
 # k-means construction. Open diamonds: paper-scale runs of the same network elsewhere (committed tables in
-# `results/paper/`, labelled with their device, images, epochs and networks).
+# `results/paper/`; the tables of one experiment, from however many runs, merged into one series: mean ± sd
+# over its networks per level, a level with one network a point without a bar; labelled with the
+# device(s), images, epochs, number of networks and dates).
 # ```
 #
 # ```{glue:figure} fig4_general

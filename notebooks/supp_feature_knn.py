@@ -15,7 +15,7 @@
 # %% [markdown]
 # # Supplement: K-NN in the network's feature space against its softmax
 #
-# **The paper's claim** {cite}`drory2020resistance`: a network's output for a test example behaves like a
+# **The paper's claim** {cite}`drory2021resistance`: a network's output for a test example behaves like a
 # K-NN in some implicit space, and the penultimate layer's output is a natural candidate for that space,
 # "since distances between examples in this space are expected to carry some semantic meaning"; the
 # paper's supplementary material compares K-NN in this space with the softmax output.

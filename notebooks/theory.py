@@ -16,7 +16,7 @@
 # %% [markdown]
 # # Theory: the plurality vote under label noise
 #
-# **The paper's claim** {cite}`drory2020resistance`: if the K neighbours of a test example carry labels
+# **The paper's claim** {cite}`drory2021resistance`: if the K neighbours of a test example carry labels
 # drawn i.i.d. from a distribution $q$, the probability that the true label wins the vote has a closed
 # form (Theorem 1), and with $q$ from the noise process (Eq. 3) it already explains why uniform noise is
 # resisted up to about 90% while flip noise breaks at 50%.

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # Your own network under label noise (beyond the paper)
 #
-# **The paper's claim** {cite}`drory2020resistance`: take $C_s$, the softmax of a network trained on
+# **The paper's claim** {cite}`drory2021resistance`: take $C_s$, the softmax of a network trained on
 # *clean* labels, as each test example's clean neighbourhood distribution; Eq. 3,
 # $q = (1-\gamma)\,C_s + \gamma\,C_s P$, and Theorem 1 averaged over the test set (Eq. 1) then predict the
 # accuracy of networks trained on noisy labels (Fig. 4) — without training any of them.

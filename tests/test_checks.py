@@ -27,7 +27,12 @@ V, T = ValueError, TypeError
         (lambda: c.check_seed(-1), T, r"^seed must be a non-negative integer, a sequence of them or a numpy"),
         (lambda: c.check_seed([1, -2]), T, r"^seed must be a non-negative integer, a sequence"),
         (lambda: c.check_int_array("y", [0, 3], n_labels=3), V, r"^y must be labels in 0..2 \(L = 3\)"),
-        (lambda: c.check_int_array("y", [0.5]), T, r"^y must be integer labels, got dtype float64$"),
+        (lambda: c.check_int_array("y", [0, 2.5]), T,
+         r"^y must be integer labels \(whole numbers such as 2 or 2.0\), got 2.5 \(row 1\)$"),
+        (lambda: c.check_int_array("y", [[0, np.nan]]), T, r"got nan \(index \(0, 1\)\)$"),
+        (lambda: c.check_int_array("y", 2.5), T, r"such as 2 or 2.0\), got 2.5$"),
+        (lambda: c.check_int_array("y", ["a"]), T, r"^y must be integer labels, got dtype <U1$"),
+        (lambda: c.check_int_array("y", [1e30]), V, r"^y must be labels that fit in int64, got 1e\+30"),
         (lambda: c.check_points("x", np.zeros((2, 2, 2))), V, r"^x must be a 2-D array .*got shape \(2, 2"),
     ],
 )  # fmt: skip
@@ -92,3 +97,50 @@ def test_corruption_matrix_checks():
         c.check_corruption(np.eye(4), n_labels=3)
     with pytest.raises(ValueError, match=r"row-stochastic matrix P\[y, y_noisy\]"):
         c.check_corruption(np.ones((3, 3)))
+
+
+def test_the_tolerance_of_dtypes_numpy_lacks():
+    """bfloat16 has 8 bits of mantissa (eps 2**-7): 4 L eps is above the 1e-2 cap for any L."""
+    torch = pytest.importorskip("torch")
+    assert c.sum_tolerance(torch.bfloat16, 2) == c.sum_tolerance("bfloat16", 1000) == 1e-2
+    assert c.sum_tolerance(torch.float16, 2) == c.sum_tolerance(np.float16, 2) == 4 * 2 * 2.0**-10
+    assert c.sum_tolerance(torch.float32, 10) == c.sum_tolerance(np.float32, 10)
+    assert c.sum_tolerance(torch.float64, 10) == c.sum_tolerance(torch.int64, 10) == 1e-9
+    assert c.sum_tolerance(torch.float8_e4m3fn, 2) == 1e-2
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16", "float32", "float64"])
+def test_torch_probability_rows_are_held_to_their_own_dtype(dtype):
+    """A softmax as a network returns it (requires_grad), in any float dtype: accepted, renormalised in
+    float64; rows off by more than their dtype's rounding are refused naming that dtype."""
+    torch = pytest.importorskip("torch")
+    logits = torch.randn(100, 10, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    logits.requires_grad_()
+    rows = torch.softmax(3 * logits, dim=1).to(getattr(torch, dtype))
+    q = c.check_probabilities("q", rows)
+    assert q.dtype == np.float64 and q.shape == (100, 10)
+    np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=0, atol=1e-15)
+    wide = rows.detach().double().numpy()
+    np.testing.assert_allclose(q, wide / wide.sum(axis=1, keepdims=True), rtol=1e-15)
+    tol = c.sum_tolerance(dtype, 10)
+    low = (rows.detach().double() * (1 - 2 * tol)).to(rows.dtype)
+    with pytest.raises(ValueError, match=rf"^q must have rows summing to 1 \(within {tol:.2g} for {dtype}\)"):
+        c.check_probabilities("q", low)
+
+
+def test_torch_tensors_wherever_arrays_are_checked():
+    torch = pytest.importorskip("torch")
+    parameter = torch.nn.Parameter(torch.tensor([0.25, 0.75]))
+    np.testing.assert_array_equal(c.check_probabilities("q", parameter), [0.25, 0.75])
+    P = c.check_corruption(torch.full((3, 3), 1 / 3).bfloat16())  # 1/3 in bfloat16: rows sum to 1.0039
+    np.testing.assert_allclose(P, 1 / 3, rtol=1e-15)
+    assert c.check_int_array("y", torch.tensor([0, 2])).tolist() == [0, 2]
+    assert c.check_int_array("y", torch.tensor([0.0, 2.0], requires_grad=True)).tolist() == [0, 2]
+    whole = r"^y must be integer labels \(whole numbers such as 2 or 2.0\), got 2.5 \(row 1\)$"
+    with pytest.raises(TypeError, match=whole):
+        c.check_int_array("y", torch.tensor([0.0, 2.5]).bfloat16())
+    with pytest.raises(TypeError, match=r"^q must be a float array of probabilities, got dtype complex64$"):
+        c.check_probabilities("q", torch.ones(2, dtype=torch.complex64))
+    meta = r"^q must be an array numpy can hold, got a torch float32 tensor on meta \("
+    with pytest.raises(TypeError, match=meta):
+        c.check_probabilities("q", torch.ones(2, device="meta"))

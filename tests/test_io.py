@@ -1,8 +1,7 @@
-"""knnoise._io: atomic writes, damaged entries dropped, the cache root."""
+"""knnoise._io: atomic writes, damaged JSON entries dropped, the cache root."""
 
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,26 +44,5 @@ def test_read_json_drops_a_damaged_entry_with_one_warning(tmp_path):
 def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "c"))
     assert _io.cache_dir() == (tmp_path / "c").resolve()
-    assert Path(_io.memory().location).parent == (tmp_path / "c").resolve()
     monkeypatch.delenv("KNNOISE_CACHE")
     assert _io.cache_dir().name == "knnoise" and os.fspath(_io.cache_dir()).endswith(".cache/knnoise")
-
-
-def test_memory_drops_an_unloadable_result_with_one_warning_and_recomputes(tmp_path, monkeypatch, caplog):
-    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path))
-    calls = []
-
-    def double(x):
-        calls.append(x)
-        return np.arange(x) * 2
-
-    cached = _io.memory().cache(double)
-    cached(3)
-    (output,) = tmp_path.rglob("output.pkl")
-    output.write_bytes(b"")
-    message = r"dropping the damaged cache entry .*double.* \(EOFError\); it will be recomputed"
-    with pytest.warns(UserWarning, match=message):
-        assert cached(3).tolist() == [0, 2, 4]
-    assert calls == [3, 3] and output.is_file()
-    assert not [r for r in caplog.records if r.name == "joblib"]
-    assert cached(3).tolist() == [0, 2, 4] and calls == [3, 3]

@@ -10,21 +10,42 @@ intro includes: the table is generated from the executed results, never typed in
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from knnoise._io import read_json, write_json, write_text
 
-__all__ = ["RESULTS_ENV", "record", "results_markdown", "write_results_page"]
+__all__ = ["RESULTS_ENV", "record", "results_markdown", "valid_rows", "write_results_page"]
 
 RESULTS_ENV = "KNNOISE_RESULTS"
 FIELDS = ("claim", "paper", "measured")
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
-    """The rows recorded in ``path``; none when it is missing or damaged (a warning, then it is dropped)."""
-    rows = read_json(path, check=lambda rows: isinstance(rows, list))
-    return rows or []
+def valid_rows(payload: object) -> bool:
+    """Whether ``payload`` (a chapter's parsed claims file) is a list of rows with claim, paper, measured."""
+    return isinstance(payload, list) and all(
+        isinstance(row, dict) and all(isinstance(row.get(f), str) for f in FIELDS) for row in payload
+    )
+
+
+def _rows(path: Path, *, quiet: bool = False) -> list[dict[str, str]]:
+    """The rows recorded in ``path``; none when it is missing or damaged (then it is removed).
+
+    A damaged file is reported once as a warning, unless ``quiet`` (the chapter is recording anew).
+    """
+
+    def report(path: Path, err: BaseException) -> None:
+        if not quiet:
+            chapter = path.stem
+            warnings.warn(
+                f"dropping the damaged claims file {path} ({type(err).__name__}: {err}): the claims table "
+                f"lacks {chapter}'s rows until it runs again (python -m knnoise.book --only {chapter} "
+                "restores them from the execution cache)",
+                stacklevel=4,
+            )
+
+    return read_json(path, check=valid_rows, on_damaged=report) or []
 
 
 def record(chapter: str, claim: str, paper: str, measured: str, *, key: str | None = None) -> None:
@@ -51,8 +72,9 @@ def record(chapter: str, claim: str, paper: str, measured: str, *, key: str | No
         return
     path = Path(folder) / f"{chapter}.json"
     key = key or claim
-    row = {"key": key, "claim": claim, "paper": paper, "measured": measured}
-    write_json(path, [r for r in _rows(path) if r.get("key") != key] + [row], indent=1)
+    row = {"key": str(key), "claim": str(claim), "paper": str(paper), "measured": str(measured)}
+    kept = [r for r in _rows(path, quiet=True) if r.get("key") != row["key"]]  # a damaged file: replaced
+    write_json(path, [*kept, row], indent=1)
 
 
 def _cell(text: str) -> str:

@@ -10,6 +10,13 @@ write the claims page and build (:mod:`knnoise.book.build`). A bad value fails i
 ``"<notebook>: <name> must be <allowed>, got <value>"``. ``--workers N`` starts a Dask ``LocalCluster`` for
 the run and ``--scheduler ADDRESS`` checks an existing one (:func:`knnoise.experiments.engine.serve`),
 before any kernel starts; the address goes to every notebook that declares a ``scheduler`` parameter.
+Before any of that, the cache root (``$KNNOISE_CACHE``) and ``book/executed`` are proved writable, and
+partial notebooks left by a killed run are removed. The checks before any kernel starts are in
+:mod:`knnoise.book.preflight`.
+
+Every expected failure prints one ``error: ...`` line naming the thing and exits 2 (a bad flag, profile,
+notebook, value or address; a folder that cannot be written), 1 (a notebook or the build failed) or 130
+(Ctrl-C: the partial notebook is removed and the message names the notebook that was running).
 """
 
 from __future__ import annotations
@@ -21,18 +28,17 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from knnoise.book import build as _build
 from knnoise.book import execute as _execute
+from knnoise.book import preflight as _preflight
 from knnoise.book.chapters import SCHEMAS
-from knnoise.book.errors import BookError
+from knnoise.book.errors import BookError, Interrupted
 from knnoise.book.profiles import (
     EXECUTED_DIR,
     SOURCES_DIR,
     Merged,
-    Profile,
-    _did_you_mean,
     available_profiles,
     find_root,
     load_profile,
@@ -41,7 +47,7 @@ from knnoise.book.profiles import (
     parse_cli_value,
     toc_notebooks,
 )
-from knnoise.book.schema import ParameterError, Schema, validate
+from knnoise.book.schema import Schema
 from knnoise.experiments import engine as _engine
 
 __all__ = ["RunResult", "main", "run"]
@@ -105,17 +111,21 @@ def run(
     Raises
     ------
     BookError
-        A usage or configuration error; :class:`~knnoise.book.schema.ParameterError` for a bad value. Both
-        are raised before any kernel starts.
+        A usage or configuration error; :class:`~knnoise.book.schema.ParameterError` for a bad value;
+        :class:`~knnoise.book.errors.NotWritable` for a cache root or ``book/executed`` that cannot be
+        written. All are raised before any kernel starts.
     NotebookFailed, BuildFailed
+    Interrupted
+        Ctrl-C; the partial notebook is removed.
     """
     root = find_root(root)
     prof = load_profile(profile, root)
     names = toc_notebooks(root)
-    selected = _selected(root, prof, names, only)
-    to_run, missing = _to_run(root, names, selected, build=build and bool(only))
-    merged = _merge_all(root, prof, to_run, selected, dict(overrides or {}))
-    _validate_all(merged, SCHEMAS if schemas is None else schemas)
+    selected = _preflight.selected_notebooks(root, prof, names, only)
+    to_run, missing = _preflight.notebooks_to_run(root, names, selected, build=build and bool(only))
+    merged = _preflight.merge_all(root, prof, to_run, selected, dict(overrides or {}))
+    _preflight.validate_all(merged, SCHEMAS if schemas is None else schemas)
+    _preflight.prepare_folders(root)
     if missing:
         print(
             f"note: {', '.join(missing)} not executed yet; running with profile {profile!r} so the "
@@ -130,100 +140,21 @@ def run(
     _warn_stale(root, names, set(to_run))
     _build.write_claims_page(root, names)
     if build:
-        print(f"building the book: {_build.BUILD_COMMAND}", flush=True)
-        start = time.perf_counter()
-        result.html_index = _build.build_book(root)
-        result.build_seconds = time.perf_counter() - start
-        print(f"book built in {result.build_seconds:.1f} s: {result.html_index}", flush=True)
+        _build_book(root, result)
     return result
 
 
-def _selected(root: Path, prof: Profile, names: list[str], only: Sequence[str] | None) -> list[str]:
-    """The notebooks asked for (all of the toc by default), after checking the toc and the profile."""
-    unknown_nb = sorted(set(prof.notebooks) - set(names))
-    if unknown_nb:
-        listed = ", ".join(map(repr, unknown_nb))
-        raise BookError(
-            f"profile {prof.name!r} has overrides for unknown notebook(s) {listed}; "
-            f"notebooks in _toc.yml: {', '.join(names) or '(none)'}"
-        )
-    selected = list(dict.fromkeys(only)) if only else list(names)
-    bad = [n for n in selected if n not in names]
-    if bad:
-        raise BookError(
-            f"unknown notebook {bad[0]!r}; notebooks in _toc.yml: {', '.join(names) or '(none)'}"
-            + _did_you_mean(bad[0], names)
-        )
-    for name in names:
-        if not (root / SOURCES_DIR / f"{name}.py").is_file():
-            raise BookError(
-                f"_toc.yml lists {EXECUTED_DIR}/{name} but {SOURCES_DIR}/{name}.py does not exist"
-            )
-    return selected
-
-
-def _to_run(root: Path, names: list[str], selected: list[str], *, build: bool) -> tuple[list[str], list[str]]:
-    """The notebooks to execute, in toc order, and which of them were added because they never ran."""
-    if not build:
-        return list(selected), []
-    missing = [n for n in names if n not in selected and not (root / EXECUTED_DIR / f"{n}.ipynb").exists()]
-    return [n for n in names if n in selected or n in missing], missing
-
-
-def _merge_all(
-    root: Path, prof: Profile, to_run: list[str], selected: list[str], overrides: dict[str, Any]
-) -> dict[str, Merged]:
-    """Each notebook's merged parameters; ``overrides`` (``-p``) go to the selected notebooks only."""
-    declared = {n: notebook_parameters(root / SOURCES_DIR / f"{n}.py") for n in to_run}
-    declared_selected = {k for n in selected for k in declared[n]}
-    for key in overrides:
-        if key not in declared_selected:
-            allowed = ", ".join(sorted(declared_selected)) or "(none)"
-            raise BookError(
-                f"unknown parameter {key!r} for notebook(s) {', '.join(map(repr, selected))}; "
-                f"allowed: {allowed}" + _did_you_mean(key, declared_selected)
-            )
-    return {
-        n: merge_parameters(
-            n,
-            declared[n],
-            prof.globals,
-            prof.notebooks.get(n),
-            {k: v for k, v in overrides.items() if k in declared[n]} if n in selected else None,
-        )
-        for n in to_run
-    }
-
-
-def _validate_all(merged: Mapping[str, Merged], schemas: Mapping[str, Schema]) -> None:
-    """Check every notebook's merged values against its schema: the first bad one raises.
-
-    The notebook's parameters cell and its schema must declare the same names. Defaults that are not
-    literals (never injected) are left to the notebook's setup cell.
-    """
-    for name, m in merged.items():
-        schema = schemas.get(name)
-        if schema is None:
-            continue
-        cell_only = [k for k in m.values if k not in schema.params]
-        schema_only = [k for k in schema.params if k not in m.values]
-        if cell_only or schema_only:
-            raise BookError(
-                f"{name}: the parameters cell of {SOURCES_DIR}/{name}.py and its schema disagree: "
-                f"only in the cell: {', '.join(cell_only) or '-'}; only in the schema: "
-                f"{', '.join(schema_only) or '-'}"
-            )
-        try:
-            validate(schema, m.injected, partial=True)
-        except ParameterError as err:
-            if err.name not in m.sources:
-                raise
-            where = {
-                "default": "the notebook's default",
-                "globals": "the profile's globals",
-                "profile": f"the profile's notebooks.{name}",
-            }.get(m.sources[err.name], m.sources[err.name])
-            raise ParameterError(f"{err} (from {where})", notebook=name, name=err.name) from None
+def _build_book(root: Path, result: RunResult) -> None:
+    """Build the HTML book, recording its index and the seconds taken in ``result``."""
+    print(f"building the book: {_build.BUILD_COMMAND}", flush=True)
+    start = time.perf_counter()
+    try:
+        result.html_index = _build.build_book(root)
+    except KeyboardInterrupt:
+        message = "interrupted while building the book; the executed notebooks are kept"
+        raise Interrupted(message) from None
+    result.build_seconds = time.perf_counter() - start
+    print(f"book built in {result.build_seconds:.1f} s: {result.html_index}", flush=True)
 
 
 def _with_scheduler(merged: Merged, address: str | None) -> Merged:
@@ -262,15 +193,27 @@ def _execute_all(
         )
         _print_parameters(m)
         sys.stdout.flush()
-        # the cache's key leaves out where sweeps run (cache.without_engine): any earlier run matches
-        if not force and _execute.restore_notebook(name, m.injected, root=root, profile=profile):
-            result.cached.append(name)
-            print("    unchanged since its last run: restored from the cache (--force executes)", flush=True)
-            continue
-        start = time.perf_counter()
-        _execute.execute_notebook(name, m.injected, root=root, profile=profile, progress=progress, cache=True)
-        result.executed[name] = time.perf_counter() - start
-        print(f"    done in {result.executed[name]:.1f} s", flush=True)
+        try:
+            _execute_one(root, profile, name, m, result, progress=progress, force=force)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted while running notebook {name!r} ({SOURCES_DIR}/{name}.py); its partial output "
+                f"was removed and {EXECUTED_DIR}/{name}.ipynb left as it was"
+            ) from None
+
+
+def _execute_one(
+    root: Path, profile: str, name: str, m: Merged, result: RunResult, *, progress: bool, force: bool
+) -> None:
+    # the cache's key leaves out where sweeps run (cache.without_engine): any earlier run matches
+    if not force and _execute.restore_notebook(name, m.injected, root=root, profile=profile):
+        result.cached.append(name)
+        print("    unchanged since its last run: restored from the cache (--force executes)", flush=True)
+        return
+    start = time.perf_counter()
+    _execute.execute_notebook(name, m.injected, root=root, profile=profile, progress=progress, cache=True)
+    result.executed[name] = time.perf_counter() - start
+    print(f"    done in {result.executed[name]:.1f} s", flush=True)
 
 
 def _warn_stale(root: Path, names: Iterable[str], ran: set[str]) -> None:
@@ -286,7 +229,9 @@ def _warn_stale(root: Path, names: Iterable[str], ran: set[str]) -> None:
 
 def _list(root: Path, profile: str) -> None:
     prof = load_profile(profile, root)
-    for name in toc_notebooks(root):
+    names = toc_notebooks(root)
+    _preflight.check_profile_notebooks(prof, names)
+    for name in names:
         source = root / SOURCES_DIR / f"{name}.py"
         print(f"{name}  ({source.relative_to(root)})")
         if not source.is_file():
@@ -300,8 +245,17 @@ def _list(root: Path, profile: str) -> None:
             print(f"    {key:<{width}} = {value:<52} {param.help}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one ``error: ...`` line after the usage (exit status 2), like
+    ``python -m knnoise``'s."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"error: {message.replace(chr(10), '  ')}\n")  # one line, whatever the arguments
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m knnoise.book",
         description="Execute the book's notebooks for a parameter profile with papermill, then build "
         f"the HTML book strictly ({_build.BUILD_COMMAND}).",
@@ -360,46 +314,62 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _positive_int(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
+    """``--workers``: a whole number from 1 to 4 per CPU (more local worker processes only compete)."""
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
-    return int(text)
+    cpus = os.cpu_count() or 1
+    if len(digits) > 6 or int(digits) > 4 * cpus:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {4 * cpus} (4 per CPU of this machine: a local cluster), got {text!r}; "
+            "use --scheduler ADDRESS for a bigger cluster"
+        )
+    return int(digits)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status."""
+    """Command-line entry point; returns the exit status: 0, 1 (a notebook or the build failed), 2 (a
+    usage, configuration or input error, one ``error: ...`` line), 130 (Ctrl-C)."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        root = find_root(args.root)
-        profiles = available_profiles(root)
-        if args.profile not in profiles:
-            parser.error(f"unknown profile {args.profile!r}; allowed: {', '.join(profiles) or '(none)'}")
-        if args.list:
-            _list(root, args.profile)
-            return 0
-        overrides = {key: parse_cli_value(value) for key, value in args.parameter}
-        try:
-            scheduler = _engine.parse(args.workers or args.scheduler)
-        except ValueError as err:
-            parser.error(str(err))
-        result = run(
-            args.profile,
-            only=args.only,
-            overrides=overrides,
-            build=not args.no_build,
-            root=root,
-            progress=not args.no_progress,
-            force=args.force,
-            scheduler=scheduler,
-        )
+        return _main(parser, args)
     except _engine.EngineError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except BookError as err:
         if type(err) is BookError:
             parser.error(str(err))  # exits 2 with the usage line
-        print(f"error: {err}", file=sys.stderr)  # a bad value (exit 2), a failed notebook or build (1)
+        print(f"error: {err}", file=sys.stderr)  # a bad value (exit 2), a failed notebook or build (1), ...
         return err.exit_code
+    except KeyboardInterrupt:  # outside a notebook's run (which names it: Interrupted)
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    root = find_root(args.root)
+    profiles = available_profiles(root)
+    if args.profile not in profiles:
+        parser.error(f"unknown profile {args.profile!r}; allowed: {', '.join(profiles) or '(none)'}")
+    if args.list:
+        _list(root, args.profile)
+        return 0
+    overrides = {key: parse_cli_value(value) for key, value in args.parameter}
+    try:
+        scheduler = _engine.parse(args.workers or args.scheduler)
+    except ValueError as err:
+        parser.error(f"argument --scheduler: {err}")
+    result = run(
+        args.profile,
+        only=args.only,
+        overrides=overrides,
+        build=not args.no_build,
+        root=root,
+        progress=not args.no_progress,
+        force=args.force,
+        scheduler=scheduler,
+    )
     total = sum(result.executed.values())
     restored = f", restored {len(result.cached)} unchanged from the cache" if result.cached else ""
     print(f"executed {len(result.executed)} notebook(s) in {total:.1f} s{restored}", flush=True)

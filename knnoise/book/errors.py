@@ -5,13 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BookError", "BuildFailed", "NotebookFailed", "ParameterError"]
+__all__ = ["BookError", "BuildFailed", "Interrupted", "NotWritable", "NotebookFailed", "ParameterError"]
 
 
 class BookError(Exception):
     """A usage or configuration error (unknown profile, notebook or parameter); exit status 2."""
 
     exit_code = 2
+
+
+class NotWritable(BookError):
+    """A folder the run writes to (the cache root, ``book/executed``) cannot be written; exit status 2.
+
+    Found before any notebook runs; the message names the folder and why.
+    """
+
+
+class Interrupted(BookError, KeyboardInterrupt):
+    """Ctrl-C: the run stopped, its partial files removed; exit status 130. The message says what was
+    running. A ``KeyboardInterrupt`` too, so that code stopping on Ctrl-C still stops."""
+
+    exit_code = 130
 
 
 class NotebookFailed(BookError):

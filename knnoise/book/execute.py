@@ -3,16 +3,19 @@
 ``execute_notebook("fig3_knn", parameters)`` runs ``notebooks/fig3_knn.py`` (read with jupytext, so no
 ``.ipynb`` twin is needed) and writes ``book/executed/fig3_knn.ipynb`` atomically. A failing cell is reported
 by its number in the source, its line and the exception; the partial notebook is kept in
-``_build/failed/<name>.ipynb``. With ``cache=True`` a successful run is stored in the execution cache
-(:mod:`knnoise.book.cache`), and :func:`restore_notebook` writes it back instead of executing while the
-notebook's code, parameters and the ``knnoise`` package are unchanged.
+``_build/failed/<name>.ipynb``. Ctrl-C stops the kernel and removes the partial notebook
+(``book/executed/.<name>.*.partial.ipynb``); those of a run killed outright are removed by the next run
+(:mod:`knnoise.book.partials`: a live one is locked by its run). With ``cache=True`` a successful run
+is stored in the execution cache (:mod:`knnoise.book.cache`), and :func:`restore_notebook` writes it back
+instead of executing while the notebook's code, parameters and the ``knnoise`` package are unchanged.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
+import signal
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +24,7 @@ from typing import Any
 from knnoise.book import cache as _cache
 from knnoise.book.claims import RESULTS_ENV
 from knnoise.book.errors import BookError, NotebookFailed
+from knnoise.book.partials import partial_notebook
 from knnoise.book.profiles import (
     EXECUTED_DIR,
     FAILED_DIR,
@@ -116,6 +120,8 @@ def execute_notebook(
     ------
     NotebookFailed
         A cell raised, or the kernel died; the partial notebook is kept in ``_build/failed/<name>.ipynb``.
+    KeyboardInterrupt
+        Ctrl-C: the kernel is stopped, the partial notebook removed and ``output`` left as it was.
     """
     root = find_root(root)
     source = Path(source) if source is not None else root / SOURCES_DIR / f"{name}.py"
@@ -124,12 +130,8 @@ def execute_notebook(
         raise BookError(f"notebook {name!r}: source {source} does not exist")
     nb = _prepared(source, root, parameters, profile)
     output.parent.mkdir(parents=True, exist_ok=True)
-    # Same folder, so os.replace is atomic; the book never sees a half-written notebook (the toc names
-    # only <name>, and _config.yml excludes "**.partial.ipynb").
-    fd, tmp_name = tempfile.mkstemp(dir=output.parent, prefix=f".{name}.", suffix=".partial.ipynb")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    # The book never sees a half-written notebook: it is written beside the output, then renamed onto it.
+    with partial_notebook(output, name) as tmp:
         _papermill(nb, tmp, dict(parameters or {}), name=name, source=source, root=root, progress=progress)
         _finalise(tmp, _display_path(source, root), _display_path(output, root))
         if cache:
@@ -137,8 +139,6 @@ def execute_notebook(
         os.replace(tmp, output)
         (root / FAILED_DIR / f"{name}.ipynb").unlink(missing_ok=True)  # a fixed notebook's old failure
         return output
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def restore_notebook(
@@ -194,12 +194,15 @@ def _prepared(source: Path, root: Path, parameters: Mapping[str, Any] | None, pr
 def _papermill(
     nb: Any, tmp: Path, parameters: dict[str, Any], *, name: str, source: Path, root: Path, progress: bool
 ) -> None:
-    """Run papermill into ``tmp``; on failure keep the partial notebook and raise :class:`NotebookFailed`."""
+    """Run papermill into ``tmp``; on failure keep the partial notebook and raise :class:`NotebookFailed`.
+
+    Ctrl-C raises KeyboardInterrupt after stopping the kernel at once.
+    """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     try:
-        with _kernel_environment(root / RESULTS_DIR):
+        with _kernel_environment(root / RESULTS_DIR), _interruptible() as interrupted:
             papermill.execute_notebook(
                 nb,
                 str(tmp),
@@ -208,6 +211,7 @@ def _papermill(
                 progress_bar=progress,
                 cwd=str(root),
                 extra_arguments=list(KERNEL_ARGUMENTS),
+                kernel_manager_class=_kernel_manager_class(interrupted),
             )
     except PapermillExecutionError as err:
         failed = _keep_failed(tmp, root, name, source)
@@ -217,6 +221,61 @@ def _papermill(
         failed = _keep_failed(tmp, root, name, source)
         message = f"notebook {name!r} failed: {type(err).__name__}: {err}"
         raise NotebookFailed(_with_failed_hint(message, failed, root), name, failed) from err
+
+
+@contextmanager
+def _interruptible() -> Iterator[threading.Event]:
+    """An event set by Ctrl-C (SIGINT) in the block, before the usual KeyboardInterrupt is raised.
+
+    Only in the main thread, and only over Python's own handler (or another Python callable, still called).
+    """
+    interrupted = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield interrupted
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        interrupted.set()
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _kernel_manager_class(interrupted: threading.Event) -> type:
+    """jupyter_client's kernel manager, except that after ``interrupted`` it stops the kernel at once.
+
+    Its usual graceful shutdown would race the cell still running: the kernel then prints a traceback
+    (a reply on a closed socket) under the runner's ``error: interrupted``. The client's tasks still
+    waiting for that cell are cancelled first, or they report the killed kernel as a crash.
+    """
+    import asyncio
+
+    from jupyter_client import AsyncKernelManager
+
+    class _KernelManager(AsyncKernelManager):
+        async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+            if interrupted.is_set():
+                now = True
+                waiting = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                for task in waiting:
+                    task.add_done_callback(_retrieved)
+                    task.cancel()
+                if waiting:
+                    await asyncio.wait(waiting, timeout=1.0)
+            await super().shutdown_kernel(now=now, restart=restart)
+
+    return _KernelManager
+
+
+def _retrieved(task: Any) -> None:
+    """Mark a finished task's exception as seen (a cancelled cell's client reports the kernel dead)."""
+    if not task.cancelled():
+        task.exception()
 
 
 @contextmanager

@@ -144,7 +144,9 @@ def toc_notebooks(root: str | os.PathLike[str] | None = None) -> list[str]:
     ``notebooks/<name>.py``; other entries are prose pages and are only built.
     """
     root = find_root(root)
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8")) or {}
+    toc = _read_yaml(root / "_toc.yml", "_toc.yml") or {}
+    if not isinstance(toc, Mapping):
+        raise BookError(f"_toc.yml: a table of contents is a mapping (format, root, parts), got {_kind(toc)}")
     files = [str(toc["root"])] if "root" in toc else []
     files += _toc_files([toc])
     names: list[str] = []
@@ -174,34 +176,97 @@ def load_profile(name: str, root: str | os.PathLike[str] | None = None) -> Profi
     Raises
     ------
     BookError
-        If the profile does not exist (the message lists those that do) or is malformed.
+        If the profile does not exist (the message lists those that do), is not YAML (the message gives
+        the file, line and column), is empty, or is not a mapping of ``globals`` and ``notebooks``.
     """
     root = find_root(root)
     allowed = available_profiles(root)
     if name not in allowed:
         raise BookError(f"unknown profile {name!r}; allowed: {', '.join(allowed) or '(none found)'}")
     path = root / PROFILES_DIR / f"{name}.yml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, Mapping):
-        raise BookError(f"{path}: a profile is a mapping with keys {', '.join(PROFILE_KEYS)}")
-    unknown = sorted(set(data) - set(PROFILE_KEYS))
-    if unknown:
+    where = f"profile {_shown(path, root)}"
+    data = _read_yaml(path, where)
+    if data is None:
         raise BookError(
-            f"{path}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: globals, notebooks"
+            f"{where} is empty (or only comments): {_PROFILE_SHAPE}; write {{}} for the notebooks' "
+            "own defaults"
         )
+    if not isinstance(data, Mapping):
+        raise BookError(f"{where}: {_PROFILE_SHAPE}, got {_kind(data)}")
+    unknown = sorted(map(str, set(data) - set(PROFILE_KEYS)))
+    if unknown:
+        listed = ", ".join(map(repr, unknown))
+        raise BookError(f"{where}: unknown key(s) {listed}; allowed: globals, notebooks")
     globals_ = data.get("globals") or {}
     notebooks = data.get("notebooks") or {}
     if not isinstance(globals_, Mapping) or not isinstance(notebooks, Mapping):
-        raise BookError(f"{path}: 'globals' and 'notebooks' must be mappings")
+        raise BookError(f"{where}: 'globals' and 'notebooks' must be mappings")
+    _check_names(globals_, f"{where}: globals")
     for nb, overrides in notebooks.items():
         if overrides is not None and not isinstance(overrides, Mapping):
-            raise BookError(f"{path}: notebooks.{nb} must be a mapping of parameter: value")
+            raise BookError(f"{where}: notebooks.{nb} must be a mapping of parameter: value")
+        _check_names(overrides or {}, f"{where}: notebooks.{nb}")
     return Profile(
         name=name,
         globals=dict(globals_),
         notebooks={str(nb): dict(overrides or {}) for nb, overrides in notebooks.items()},
         path=path,
     )
+
+
+_PROFILE_SHAPE = (
+    "a profile is a mapping with 'globals' (values for every notebook that declares them) and/or "
+    "'notebooks' (per-notebook overrides: notebook -> parameter: value)"
+)
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "a string"}.get(type(value), f"a {type(value).__name__}: {value!r:.40}")
+
+
+def _check_names(mapping: Mapping[Any, Any], where: str) -> None:
+    bad = [key for key in mapping if not isinstance(key, str)]
+    if bad:
+        raise BookError(f"{where}: parameter names must be text, got {bad[0]!r}")
+
+
+def _shown(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+
+
+def _read_yaml(path: Path, where: str) -> Any:
+    """The YAML document in ``path``; a :class:`BookError` starting with ``where`` (the file's role and
+    name) when it cannot be read or parsed, giving the line and column of a syntax error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise BookError(f"{where}: not UTF-8 text (byte {err.start}: {err.reason})") from None
+    except OSError as err:
+        raise BookError(f"{where} cannot be read: {err.strerror or err}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:
+        raise BookError(f"{where}: {_yaml_problem(err)}") from None
+    except yaml.reader.ReaderError as err:
+        line = text.count("\n", 0, err.position) + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        char = chr(err.character) if isinstance(err.character, int) else err.character
+        problem = f"line {line}, column {column}: character {char!r} is not allowed in YAML"
+        raise BookError(f"{where}: {problem}") from None
+    except (yaml.YAMLError, RecursionError) as err:  # pragma: no cover - other parser failures
+        raise BookError(f"{where}: not valid YAML ({type(err).__name__})") from None
+
+
+def _yaml_problem(err: yaml.MarkedYAMLError) -> str:
+    """``line L, column C: <problem> (<context> at line L', column C')``, lines and columns from 1."""
+    mark = err.problem_mark or err.context_mark
+    text = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    text += err.problem or err.context or "not valid YAML"
+    if err.problem and err.context:
+        at = err.context_mark
+        same = at is None or mark is None or (at.line, at.column) == (mark.line, mark.column)
+        text += f" ({err.context}" + ("" if same else f" at line {at.line + 1}, column {at.column + 1}") + ")"
+    return text
 
 
 def read_source(path: str | os.PathLike[str]) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from knnoise._io import warn_damaged
 from knnoise.data._common import _internet_reachable, data_dir
 from knnoise.data.dataset import Dataset
 
@@ -46,7 +47,42 @@ def _load_cifar10(root: str | os.PathLike[str] | None = None, download: bool = T
                 f"Download {_CIFAR_URL} and extract it into {root} (or put the archive there), so that "
                 f"{folder / 'data_batch_1'} exists; or pass root=... (default: $KNNOISE_DATA/cifar10)."
             )
-    return _read_cifar_folder(folder)
+    try:
+        return _read_cifar_folder(folder)
+    except _DamagedBatch as err:
+        return _repaired(root, err)
+
+
+class _DamagedBatch(RuntimeError):
+    """A batch file of the folder that is missing or cannot be read."""
+
+    def __init__(self, path: Path, err: BaseException) -> None:
+        if isinstance(err, FileNotFoundError):
+            err = FileNotFoundError("it is missing")
+        reason = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        what = "is missing" if isinstance(err, FileNotFoundError) else f"is unreadable ({reason})"
+        super().__init__(f"{path} {what}")
+        self.path, self.err = path, err
+
+
+def _repaired(root: Path, damaged: _DamagedBatch) -> Dataset:
+    """Extract the archive (torchvision's download keeps it) again over a damaged folder and read it; without
+    an archive, a RuntimeError that names the damaged file (a user's copy is never deleted here)."""
+    archive = root / _CIFAR_ARCHIVE
+    if not archive.is_file():
+        raise RuntimeError(
+            f"CIFAR-10 is damaged: {damaged}, and there is no {archive.name} in {root} to extract it again. "
+            f"Delete {damaged.path.parent} to download it again, or extract {_CIFAR_URL} into {root}."
+        ) from None
+    warn_damaged(damaged.path, damaged.err, stacklevel=4, repair=f"extracted again from {archive}")
+    try:
+        _extract_tar(archive, root)
+        return _read_cifar_folder(root / _CIFAR_FOLDER)
+    except (OSError, tarfile.TarError, _DamagedBatch) as err:
+        raise RuntimeError(
+            f"CIFAR-10 is damaged and extracting {archive} again did not repair it ({err}); delete both to "
+            f"download it again, or extract {_CIFAR_URL} into {root}."
+        ) from None
 
 
 def _download(root: Path) -> str:
@@ -68,20 +104,28 @@ def _extract_tar(archive: Path, dest: Path) -> None:
         tf.extractall(dest, filter="data")
 
 
-def _unpickle(path: Path) -> dict[str, Any]:
-    """One CIFAR pickle (Python 2 or 3); keys normalised to ``str``."""
-    if not path.is_file():
-        raise RuntimeError(f"CIFAR-10 folder is incomplete: {path} is missing")
-    with path.open("rb") as f:
-        entry = pickle.load(f, encoding="latin1")
-    return {k.decode() if isinstance(k, bytes) else k: v for k, v in entry.items()}
+def _unpickle(path: Path, *keys: str) -> dict[str, Any]:
+    """One CIFAR pickle (Python 2 or 3) holding ``keys``; keys normalised to ``str``.
+
+    Raises :class:`_DamagedBatch` when it is missing, truncated, emptied or not such a pickle.
+    """
+    try:
+        with path.open("rb") as f:
+            entry = pickle.load(f, encoding="latin1")
+        entry = {k.decode() if isinstance(k, bytes) else k: v for k, v in entry.items()}
+        missing = [k for k in keys if k not in entry]
+        if missing:
+            raise KeyError(f"no {', '.join(missing)}")
+    except Exception as err:  # noqa: BLE001 - FileNotFoundError, EOFError, UnpicklingError, AttributeError...
+        raise _DamagedBatch(path, err) from None
+    return entry
 
 
 def _read_cifar_folder(folder: Path) -> Dataset:
     """Read the ``cifar-10-batches-py`` pickle batches into a :class:`Dataset`."""
-    batches = [_unpickle(folder / f) for f in _CIFAR_TRAIN]
-    test = _unpickle(folder / _CIFAR_TEST)
-    names = _unpickle(folder / _CIFAR_META)["label_names"]
+    batches = [_unpickle(folder / f, "data", "labels") for f in _CIFAR_TRAIN]
+    test = _unpickle(folder / _CIFAR_TEST, "data", "labels")
+    names = _unpickle(folder / _CIFAR_META, "label_names")["label_names"]
     return _cifar_dataset(
         x_train=np.concatenate([np.asarray(b["data"]) for b in batches]),
         y_train=np.concatenate([np.asarray(b["labels"]) for b in batches]),

@@ -70,7 +70,8 @@ def _check_labels(labels: Any, dataset: Dataset) -> np.ndarray:
 
 
 def _check_schedule(p: dict[str, Any]) -> dict[str, Any]:
-    """The optimisation parameters: sizes, seed, learning rate, width, weight decay, patience, threads."""
+    """The optimisation parameters: sizes, seed, learning rate, width, weight decay, patience, threads
+    (None resolved to torch's current count)."""
     return {
         "epochs": check_int("epochs", p["epochs"]),
         "batch_size": check_int("batch_size", p["batch_size"], minimum=2),
@@ -80,8 +81,23 @@ def _check_schedule(p: dict[str, Any]) -> dict[str, Any]:
         "width": check_number("width", p["width"], low=0.0, low_open=True),
         "weight_decay": check_number("weight_decay", p["weight_decay"], low=0.0),
         "patience": check_int("patience", p["patience"], allow_none=True),
-        "num_threads": check_int("num_threads", p["num_threads"], allow_none=True),
+        "num_threads": _check_threads(p["num_threads"]),
     }
+
+
+def _check_threads(value: Any) -> int:
+    """The torch CPU thread count a run uses: ``value``, or this thread's current setting for None.
+
+    It is resolved here, before the cache key is made, because torch's CPU arithmetic (the order of its
+    parallel reductions) depends on it: a run keyed by it can be repeated anywhere (a Dask worker whose
+    nanny set ``OMP_NUM_THREADS=1`` included), and a run with another count is another cache entry.
+    """
+    threads = check_int("num_threads", value, allow_none=True)
+    if threads is None:
+        import torch
+
+        threads = torch.get_num_threads()
+    return threads
 
 
 def _check_val_fraction(value: Any, dataset: Dataset) -> float:

@@ -1,11 +1,11 @@
 """Trained networks on disk: :func:`train_cached` loads a :class:`~knnoise.dnn.TrainResult` instead of
 training when the same run was done before (by any notebook, on any device).
 
-The cache is :func:`knnoise._io.memory` (``joblib.Memory`` under ``$KNNOISE_CACHE/joblib``), keyed by a
-hash of the dataset's arrays and name, the labels and every training parameter (plus a code version), but
-not by the device, the thread count or the progress bar; joblib writes each entry through a temporary file
-and a rename, so a killed run leaves no partial entry. A network trained on a GPU is thus reused by CPU
-runs.
+The cache is :func:`knnoise._store.memory` (``joblib.Memory`` under ``$KNNOISE_CACHE/joblib``), keyed by a
+hash of the dataset's arrays and name, the labels and every training parameter, the torch thread count
+included (it changes the CPU arithmetic), plus a code version, but not by the device or the progress bar;
+joblib writes each entry through a temporary file and a rename, so a killed run leaves no partial entry.
+A network trained on a GPU is thus reused by CPU runs with the same thread count.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from knnoise._io import memory
+from knnoise._store import memory
 from knnoise.data import Dataset
 from knnoise.dnn._options import _validated
 from knnoise.dnn.result import TrainResult
@@ -23,8 +23,8 @@ from knnoise.dnn.training import _train, train
 
 __all__ = ["is_cached", "train_cached"]
 
-_CACHE_VERSION = 1  # bump when a change to the training code changes results of unchanged parameters
-_NOT_IN_KEY = ["device", "progress", "num_threads"]
+_CACHE_VERSION = 2  # bump when a change to the training code changes results of unchanged parameters
+_NOT_IN_KEY = ["device", "progress"]
 
 
 def train_cached(dataset: Dataset, noisy_train_labels: np.ndarray, **kwargs: Any) -> TrainResult:

@@ -13,8 +13,10 @@ epochs (:data:`PAPER_SCHEDULES`), mini-batches of 256, an L2 penalty of 1e-7 on 
 are run and the best checkpoint is kept (``patience`` optionally stops earlier); unlike their code the
 clean validation accuracy is measured once per epoch (theirs: every 10 iterations after the first 1000).
 
-Results are deterministic on CPU for a given seed (and number of threads); on CUDA they are close but
-not bitwise reproducible. ``cache=True`` stores the result on disk (:mod:`knnoise.dnn.cached`).
+Results are deterministic on CPU for a given seed and number of threads (``num_threads``: set for the
+run, recorded in ``TrainResult.params`` and part of the cache key, so a run gives the same bits in a
+notebook's kernel and on a Dask worker of the same machine); other CPUs and CUDA round differently.
+``cache=True`` stores the result on disk (:mod:`knnoise.dnn.cached`).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ _PARAM_KEYS = (  # TrainResult.params, after the dataset's name and sizes
     "patience",
     "normalization",
     "train_outputs",
+    "num_threads",
 )
 
 
@@ -112,7 +115,7 @@ def train(
     seed : int
         Seeds the split, the initialisation and the shuffling (``0..2**32-1``).
     device : str or torch.device
-        See :func:`pick_device`. Like ``progress`` and ``num_threads``, not part of the cache key.
+        See :func:`pick_device`. Like ``progress``, not part of the cache key.
     val_fraction : float
         Fraction held out as the clean validation part (the paper: 0.1); 0 trains on everything and keeps
         the last epoch.
@@ -129,7 +132,8 @@ def train(
     progress : bool
         Show a tqdm progress bar (loss and validation accuracy).
     num_threads : int or None
-        Torch CPU threads during the call (restored afterwards); None leaves torch's setting.
+        Torch CPU threads during the call (restored afterwards); None: torch's setting when called. The
+        count changes the CPU arithmetic, so it is part of the cache key and of ``TrainResult.params``.
     cache : bool
         Load the result from / store it in the on-disk cache (:func:`knnoise.dnn.train_cached`).
 

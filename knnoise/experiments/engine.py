@@ -37,12 +37,13 @@ __all__ = [
     "local_cluster",
     "parse",
     "serve",
+    "worker_count",
 ]
 
 CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before giving up
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-_LOCAL = re.compile(r"local:(\d+)")
-_ADDRESS = re.compile(r"[a-z][a-z0-9+]*://\S+")
+_LOCAL = re.compile(r"local:([0-9]{1,9})")
+# PROTOCOL://HOST:PORT, HOST a name, an IPv4 address or a bracketed IPv6 one (as Dask writes them)
+_ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})")
 
 
 class EngineError(RuntimeError):
@@ -52,10 +53,14 @@ class EngineError(RuntimeError):
 def parse(scheduler: int | str | None) -> int | str | None:
     """``None``, a worker count (from ``N`` or ``"local:N"``) or a scheduler address.
 
+    An address needs its host and port (1..65535): ``"tcp://HOST:PORT"``, ``"tls://..."``, IPv6 as
+    ``"tcp://[::1]:8786"``.
+
     Raises
     ------
     ValueError
-        ``"scheduler must be None, a worker count N >= 1, 'local:N' or 'tcp://HOST:PORT', got ..."``.
+        ``"scheduler must be None, a worker count N >= 1, 'local:N' or 'tcp://HOST:PORT' (PORT 1..65535),
+        got ..."``.
     """
     if scheduler is None:
         return None
@@ -65,10 +70,12 @@ def parse(scheduler: int | str | None) -> int | str | None:
         local = _LOCAL.fullmatch(scheduler.strip())
         if local and int(local.group(1)) >= 1:
             return int(local.group(1))
-        if _ADDRESS.fullmatch(scheduler.strip()):
+        address = _ADDRESS.fullmatch(scheduler.strip())
+        if address and 1 <= int(address.group("port")) <= 65535:
             return scheduler.strip()
     raise ValueError(
-        f"scheduler must be None, a worker count N >= 1, 'local:N' or 'tcp://HOST:PORT', got {scheduler!r}"
+        "scheduler must be None, a worker count N >= 1, 'local:N' or 'tcp://HOST:PORT' (PORT 1..65535), "
+        f"got {scheduler!r}"
     )
 
 
@@ -76,17 +83,14 @@ def local_cluster(n_workers: int, **kwargs):
     """A ``distributed.LocalCluster`` of ``n_workers`` processes with one thread each (the dashboard, with
     bokeh, on a free port).
 
-    The workers keep this process's ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS`` and ``OPENBLAS_NUM_THREADS``
-    (unset: the libraries' defaults) instead of Dask's 1: torch's CPU results depend on its thread count,
-    and a cell must give the same numbers on a worker as in the notebook's kernel.
+    Thread settings are Dask's (its nannies set ``OMP_NUM_THREADS=1``): a cell does not depend on them,
+    since the torch thread count a network trains with travels in the cell's schedule
+    (:func:`knnoise.experiments.networks.pinned_schedule`) and is set inside the training call.
     """
-    import dask
     from distributed import LocalCluster
 
-    keep = {f"distributed.nanny.pre-spawn-environ.{name}": None for name in _THREAD_VARIABLES}
     options = {"threads_per_worker": 1, "processes": True, "dashboard_address": ":0", **kwargs}
-    with dask.config.set(keep):  # read once by each nanny, for its worker and its restarts
-        return LocalCluster(n_workers=n_workers, **options)
+    return LocalCluster(n_workers=n_workers, **options)
 
 
 def connect(address: str, timeout: float = CONNECT_TIMEOUT):
@@ -191,3 +195,17 @@ def serve(scheduler: int | str | None = None, *, timeout: float = CONNECT_TIMEOU
         return
     with _checked_client(target, timeout) as (_, address):
         yield address
+
+
+def worker_count(executor: Executor | None) -> int:
+    """How many cells ``executor`` (from :func:`executor`) runs at once: its cluster's workers (at least
+    1); 1 for None (this process)."""
+    if executor is None:
+        return 1
+    from distributed import default_client
+
+    try:
+        client = default_client()  # the client executor() made (the default one)
+    except ValueError:  # not a Dask executor
+        return 1
+    return max(1, len(client.scheduler_info()["workers"]))

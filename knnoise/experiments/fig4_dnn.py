@@ -19,7 +19,13 @@ from knnoise.data import Dataset
 from knnoise.dnn import TrainResult, pick_device
 from knnoise.experiments import paper_results
 from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import clean_network, corruption_matrix, dnn_cell, train_cells_grouped
+from knnoise.experiments.networks import (
+    cell_options,
+    clean_network,
+    corruption_matrix,
+    dnn_cell,
+    train_cells_grouped,
+)
 from knnoise.experiments.sweep import grid, run_sweep
 from knnoise.theory import expected_accuracy
 from knnoise.theory.fit import EffectiveK, fit_effective_k
@@ -113,7 +119,10 @@ class Fig4Result:
         ]
 
     def _same_dataset(self, tables: Mapping[str, pd.DataFrame] | None) -> dict[str, pd.DataFrame]:
-        return {n: t for n, t in (tables or {}).items() if (t.dataset == self.dataset.name).all()}
+        """The paper-scale experiments on this dataset: the tables' networks merged per experiment
+        (however many runs filled it), by provenance label."""
+        experiments = paper_results.experiments(tables or {})
+        return {n: t for n, t in experiments.items() if (t.dataset == self.dataset.name).all()}
 
     def paper_scale_text(self, tables: Mapping[str, pd.DataFrame] | None) -> str:
         """One sentence (Markdown) on the paper-scale tables of this dataset, with their numbers."""
@@ -154,8 +163,9 @@ def _quote_table(table: pd.DataFrame) -> str:
 
 
 def _headline(table: pd.DataFrame) -> str:
-    """The accuracy at the largest uniform level and at the flip levels either side of 1/2."""
-    summary = paper_results.summarise(table).accuracy
+    """The accuracy (mean ± sd, n networks) at the largest uniform level and at the flip levels either
+    side of 1/2."""
+    summary = paper_results.summarise(table)
     parts = []
     for kind in ("uniform", "flip"):
         if kind in summary.index.get_level_values("noise"):
@@ -163,8 +173,15 @@ def _headline(table: pd.DataFrame) -> str:
             picks = [max(levels.index)] if kind == "uniform" else sorted(
                 {max((g for g in levels.index if g < 0.5), default=min(levels.index)), max(levels.index)}
             )  # fmt: skip
-            parts.append(f"{kind} " + ", ".join(f"γ = {g:g}: {levels[g]:.3f}" for g in picks))
+            parts.append(f"{kind} " + ", ".join(f"γ = {g:g}: {_mean_sd(levels.loc[g])}" for g in picks))
     return "; ".join(parts)
+
+
+def _mean_sd(level: pd.Series) -> str:
+    """``0.932 (n = 1)`` or ``0.951 ± 0.004 (n = 10)``: one level of :func:`paper_results.summarise`."""
+    n = int(level.networks)
+    spread = f" ± {level.sd:.3f}" if n > 1 else ""
+    return f"{level.accuracy:.3f}{spread} (n = {n})"
 
 
 def _data_options(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -192,7 +209,6 @@ def train_networks(
     process runs them).
     """
     levels = {kind: np.asarray(params[f"{kind}_gammas"], dtype=float).tolist() for kind in KINDS}
-    shared = {**_data_options(params), "schedule": params["schedule"], "seed": params["seed"]}
     cells = grid(levels, params["repeats"])
     if group and executor is None and params["n_jobs"] == 1 and pick_device(params["device"]).type == "cuda":
         ds = ds or load_dataset(**_data_options(params), seed=params["seed"])
@@ -203,7 +219,7 @@ def train_networks(
         name="fig4_dnn",
         n_jobs=params["n_jobs"],
         executor=executor,
-        params={**shared, "device": params["device"]},
+        params=cell_options(params),
     )
 
 

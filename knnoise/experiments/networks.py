@@ -33,6 +33,7 @@ __all__ = [
     "knob_network",
     "noisy_labels",
     "noisy_network",
+    "pinned_schedule",
     "send_networks",
     "train_cells_grouped",
 ]
@@ -57,6 +58,7 @@ def corruption_matrix(kind: str, n_labels: int, seed: int = 0) -> np.ndarray | N
 
 def _schedule(schedule: Mapping[str, Any]) -> dict[str, Any]:
     allowed = {"model", "epochs", "batch_size", "lr", "lr_halving_every", "width", "val_fraction"}
+    allowed.add("num_threads")
     unknown = set(schedule) - allowed
     if unknown:
         raise ValueError(f"schedule has unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
@@ -200,10 +202,30 @@ def knob_network(
     return _train_noisy(ds, corruption.labels, schedule, seed + repeat, device), corruption
 
 
+def pinned_schedule(schedule: Mapping[str, Any]) -> dict[str, Any]:
+    """``schedule`` with its torch thread count fixed: ``num_threads`` as given, else this process's.
+
+    A sweep's cells receive the schedule from the process that starts the sweep (a notebook's kernel), so
+    a cell trains with the kernel's thread count wherever it runs — a Dask worker whose nanny set
+    ``OMP_NUM_THREADS=1`` included — and gives the kernel's numbers, bit for bit, on the same machine.
+    """
+    schedule = _schedule(schedule)
+    if schedule.get("num_threads") is None:
+        import torch
+
+        schedule["num_threads"] = torch.get_num_threads()
+    return schedule
+
+
 def cell_options(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The keyword arguments :func:`dnn_cell` takes besides the cell, from a chapter's parameters."""
-    keys = ("dataset", "train_subset", "test_subset", "schedule", "seed", "device")
-    return {"data_path": params.get("data_path"), **{key: params[key] for key in keys}}
+    """The keyword arguments :func:`dnn_cell` takes besides the cell, from a chapter's parameters (the
+    schedule's thread count pinned here, in the calling process: :func:`pinned_schedule`)."""
+    keys = ("dataset", "train_subset", "test_subset", "seed", "device")
+    return {
+        "data_path": params.get("data_path"),
+        **{key: params[key] for key in keys},
+        "schedule": pinned_schedule(params["schedule"]),
+    }
 
 
 def send_networks(

@@ -16,7 +16,7 @@ import os
 import platform
 import subprocess
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,12 @@ import pandas as pd
 
 from knnoise import noise
 from knnoise._io import write_text
+from knnoise._outputs import check_writable, check_writable_folder
 
-__all__ = ["COLUMNS", "from_gpu_points", "label", "load_tables", "provenance", "summarise", "write_table"]
+__all__ = [
+    "COLUMNS", "IDENTITY", "check_folder", "experiments", "from_gpu_points", "label", "load_tables",
+    "merge_tables", "provenance", "summarise", "write_table",
+]  # fmt: skip
 
 COLUMNS = (
     "dataset", "model", "noise", "gamma", "selected", "changed", "repeat", "accuracy", "best_epoch",
@@ -55,6 +59,19 @@ def provenance(device: str, *, root: str | os.PathLike[str] = ".") -> dict[str, 
     return {"device": name, "commit": _commit(Path(root)), "date": datetime.date.today().isoformat()}
 
 
+def check_folder(folder: str | os.PathLike[str], name: str = "save_results") -> Path:
+    """``folder`` as a Path when a results table can be written in it: it exists (or can be made) and is
+    writable. Call it before a run computes anything (the ``save_results`` of a paper-scale run), so that
+    an unwritable folder fails at once, not after hours of training.
+
+    Raises
+    ------
+    ValueError
+        ``"<name> must be a folder that can be written to, got '<folder>' (<why not>)"``.
+    """
+    return check_writable_folder(folder, name)
+
+
 def write_table(
     measured: pd.DataFrame,
     schedule: Mapping[str, Any],
@@ -65,8 +82,11 @@ def write_table(
 ) -> Path:
     """Write a Fig. 4 run's networks (``measured``: one row per network) as a tidy CSV with provenance.
 
-    The file is ``<folder>/fig4_<dataset>_<train images>x<epochs>_<date>.csv``, written atomically.
+    The file is ``<folder>/fig4_<dataset>_<train images>x<epochs>_<date>.csv``, written atomically (a
+    temporary file renamed into place: never half a table). ``folder`` is checked writable
+    (:func:`check_folder`) before anything else is done.
     """
+    check_folder(folder, "folder")
     where = provenance(device)
     table = measured.copy()
     table["model"] = schedule["model"]
@@ -76,7 +96,8 @@ def write_table(
     for key, value in where.items():
         table[key] = value
     name = f"fig4_{table.dataset.iloc[0]}_{train_images}x{schedule['epochs']}_{where['date']}.csv"
-    return write_text(Path(folder) / name, table[list(COLUMNS)].to_csv(index=False))
+    path = check_writable(Path(folder) / name, "folder")  # not, say, a folder of that name
+    return write_text(path, table[list(COLUMNS)].to_csv(index=False))
 
 
 def from_gpu_points(
@@ -106,29 +127,109 @@ def from_gpu_points(
 
 
 def load_tables(folder: str | os.PathLike[str]) -> dict[str, pd.DataFrame]:
-    """Every results table under ``folder`` (``*.csv``, recursively), by file name; an unreadable table
-    or one without :data:`COLUMNS` is reported as a warning and left out."""
+    """Every results table under ``folder`` (``*.csv``, recursively), by file name.
+
+    A CSV without :data:`COLUMNS` is not a results table: reported as a warning and left out. A damaged
+    results table (unreadable, emptied, garbage, truncated: no rows, a row cut short, a value out of
+    range) is an error naming it: these tables are committed data, hours of a GPU's work that the book
+    cannot recompute, and leaving one out would silently change the figure drawn from them.
+
+    Raises
+    ------
+    ValueError
+        ``"the results table <path> is damaged (<why>): restore it (git checkout -- <path>) ..."``.
+    """
     tables = {}
     for path in sorted(Path(folder).rglob("*.csv")) if Path(folder).is_dir() else []:
         try:
             table = pd.read_csv(path)
-        except (OSError, ValueError, pd.errors.ParserError) as err:
-            warnings.warn(f"skipping the unreadable results table {path}: {err}", stacklevel=2)
-            continue
+        except (OSError, ValueError, pd.errors.ParserError) as err:  # EmptyDataError, UnicodeDecodeError
+            raise _damaged(path, f"{type(err).__name__}: {err}") from None
         missing = [c for c in COLUMNS if c not in table.columns]
+        if missing and ",".join(COLUMNS).startswith(",".join(map(str, table.columns))):
+            raise _damaged(path, "its header is cut short")
         if missing:
             warnings.warn(f"skipping the results table {path}: it lacks the columns {missing}", stacklevel=2)
             continue
+        problem = _table_problem(table)
+        if problem:
+            raise _damaged(path, problem)
         tables[path.name] = table
     return tables
 
 
+def _damaged(path: Path, why: str) -> ValueError:
+    return ValueError(
+        f"the results table {path} is damaged ({why}): restore it (git checkout -- {path}) or remove it; "
+        "it is a run's output, never recomputed by the book"
+    )
+
+
+_FRACTIONS = ("gamma", "selected", "changed", "accuracy")
+_COUNTS = ("repeat", "best_epoch", "epochs", "train_images")
+
+
+def _table_problem(table: pd.DataFrame) -> str | None:
+    """Why ``table`` (with every column of :data:`COLUMNS`) is not a whole results table, or None."""
+    if table.empty:
+        return "no rows"
+    required = [c for c in COLUMNS if c != "lr_halving_every"]
+    gaps = table[required].isna().any()
+    if gaps.any():
+        return f"missing values in {list(gaps[gaps].index)} (a row cut short)"
+    for column in (*_FRACTIONS, *_COUNTS, "lr"):
+        values = pd.to_numeric(table[column], errors="coerce")
+        low, high = (0.0, 1.0) if column in _FRACTIONS else (0.0, float("inf"))
+        if values.isna().any() or not values.between(low, high).all():
+            return f"{column} holds values that are not numbers in [{low:g}, {high:g}]"
+    try:
+        table["date"].map(lambda d: datetime.date.fromisoformat(str(d)))
+    except ValueError as err:
+        return f"a date is not YYYY-MM-DD ({err})"
+    return None
+
+
+IDENTITY = ("dataset", "model", "epochs", "lr", "lr_halving_every", "train_images")
+"""The columns that say two tables' rows come from the same experiment (with noise, gamma and repeat)."""
+_GAMMA_DECIMALS = 9  # levels are compared after rounding (a CSV round trip may change the last bits)
+
+
+def merge_tables(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """One table of every network in ``tables``, each (experiment, noise, gamma, repeat) once: the
+    earliest row by date (then in the order given), so tables of several runs merge without duplicates."""
+    frames = [t for t in tables if len(t)]
+    if not frames:
+        return pd.DataFrame(columns=list(COLUMNS))
+    merged = pd.concat(frames, ignore_index=True)
+    merged["_gamma"] = merged["gamma"].round(_GAMMA_DECIMALS)
+    merged["_halving"] = merged["lr_halving_every"].fillna(-1)  # None (no halving) is a value here
+    keys = [*(c if c != "lr_halving_every" else "_halving" for c in IDENTITY), "noise", "_gamma", "repeat"]
+    merged = merged.sort_values("date", kind="stable").drop_duplicates(subset=keys, keep="first")
+    return merged.sort_index().drop(columns=["_gamma", "_halving"]).reset_index(drop=True)
+
+
+def experiments(tables: Mapping[str, pd.DataFrame] | Iterable[pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The networks of ``tables`` merged (:func:`merge_tables`) and split by experiment (:data:`IDENTITY`):
+    one table per experiment (however many runs, GPU leases say, it took), keyed by its identity as text
+    (``dataset/model/epochs/lr/lr_halving_every/train_images``)."""
+    merged = merge_tables(tables.values() if isinstance(tables, Mapping) else tables)
+    if merged.empty:
+        return {}
+    groups = merged.assign(_halving=merged["lr_halving_every"].fillna(-1)).groupby(
+        [c if c != "lr_halving_every" else "_halving" for c in IDENTITY], sort=False
+    )
+    return {"/".join(map(str, key)): g.drop(columns="_halving").reset_index(drop=True) for key, g in groups}
+
+
 def label(table: pd.DataFrame) -> str:
-    """The provenance of a table in words: device, images, epochs, networks, date."""
+    """The provenance of a table in words: device(s), images, epochs, networks, date (or date range)."""
     first = table.iloc[0]
+    devices = " + ".join(dict.fromkeys(map(str, table.device)))
+    dates = sorted(set(map(str, table.date)))
+    when = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
     return (
-        f"{first.device}, {int(first.train_images):,} images, {int(first.epochs)} epochs, "
-        f"{len(table)} networks ({first.date})"
+        f"{devices}, {int(first.train_images):,} images, {int(first.epochs)} epochs, "
+        f"{len(table)} networks ({when})"
     )
 
 

@@ -33,7 +33,7 @@ from numpy.typing import ArrayLike
 from tqdm.auto import tqdm
 
 from knnoise._checks import check_int, check_points, fail
-from knnoise._io import memory
+from knnoise._store import memory
 from knnoise.knn._graph_kernels import _exhaustive, _refine, _select
 
 __all__ = ["NeighborGraph", "neighbor_graph"]
@@ -134,7 +134,7 @@ def neighbor_graph(
         ``4 * chunk_size * min(N, 65536)`` bytes (123 MB for MNIST at the default; 2048 is 4% faster
         there and takes 0.5 GB).
     cache : bool, default True
-        Cache the graph on disk through :func:`knnoise._io.memory`, keyed by the arrays' contents and
+        Cache the graph on disk through :func:`knnoise._store.memory`, keyed by the arrays' contents and
         ``k_max``; a second call with the same data is a load.
     progress : bool, optional
         Show a progress bar over chunks; by default only when ``N * M > 2e8``.

@@ -1,14 +1,17 @@
 """``python -m knnoise predict``: a network's accuracy under label noise from its clean softmax.
 
-Reads the files, checks every input (each error names its argument and file) before computing, prints
-the curves as a compact table per noise model (a row per gamma, a column per K), and on request writes the
-tidy curves (``--out``, atomically), draws them (``--plot``) and fits the effective K to measured
-accuracies (``--measured``). Errors print ``error: ...`` and exit with status 2.
+Reads the files, checks every input (each error names its argument and file) and that the outputs can
+be written before computing, prints the curves as a compact table per noise model (a row per gamma, a
+column per K), and on request writes the tidy curves (``--out``), draws them (``--plot``) and fits the
+effective K to measured accuracies (``--measured``). The outputs are rendered into temporary files beside
+their targets and renamed into place together only when all of them succeeded: all or none. Errors print
+``error: ...`` and exit with status 2 (``python -m knnoise`` turns Ctrl-C into exit status 130).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -19,25 +22,26 @@ import numpy as np
 import pandas as pd
 
 from knnoise._checks import TIE_MODES, check_ks, check_noise_levels
-from knnoise._io import atomic_file, write_text
+from knnoise._outputs import check_writable, staged_files
 from knnoise.predict.curves import Prediction, predict
-from knnoise.predict.inputs import corruptions, probability_rows, read_labels, read_measured
-from knnoise.predict.readers import Table, read_table
+from knnoise.predict.inputs import NOISE_NAMES, corruptions, probability_rows, read_labels, read_measured
+from knnoise.predict.readers import Table, read_table, split_spec
 from knnoise.theory import MAX_K
 
 __all__ = ["CommandError", "add_parser", "parse_values", "run"]
 
 DESCRIPTION = """\
 Predict a network's accuracy under label noise from its softmax on clean test data (Drory et al., BMVC
-2020): C_s = the softmax of a network trained on clean labels, q = (1-gamma) C_s + gamma C_s P (Eq. 3),
+2021): C_s = the softmax of a network trained on clean labels, q = (1-gamma) C_s + gamma C_s P (Eq. 3),
 and the expected K-NN accuracy for each K (Theorem 1, Eq. 1)."""
 
 EPILOG = """\
 files: .npy, .npz (FILE.npz:KEY picks an array; without a key it must hold one), .csv/.tsv/.txt
   (rows of probabilities; labels one per line, or a column FILE.csv:COLUMN by header name or 0-based
   index; a header line is optional), torch .pt/.pth (a tensor, or a dict with one: FILE.pt:KEY picks one;
-  read with weights_only=True). Rows off from 1 only by their dtype's rounding (float16/float32), or by
-  the digits a text file was written with, are renormalised in float64.
+  read with weights_only=True). Rows off from 1 only by their dtype's rounding (bfloat16/float16/float32),
+  or by the digits a text file was written with, are renormalised in float64.
+outputs: --out and --plot are checked writable before any computing and written all or none.
 lists: values (0 0.2 0.5, or 0,0.2,0.5) and ranges START:STOP:STEP with STOP included (0:1:0.05);
   for --ks also START:STOP (step 1), e.g. --ks 1 5 11:51:10.
 --measured: gamma,accuracy rows (a header naming them is optional; several rows per gamma are repeats).
@@ -128,13 +132,42 @@ class _Inputs:
 def _summary(source: str, table: Table, clean: np.ndarray) -> str:
     """One line on the softmax read: its size, its dtype and how far its row sums were from 1."""
     deviation = float(np.max(np.abs(np.asarray(table.values, dtype=np.float64).sum(axis=1) - 1.0)))
-    kind = "text" if table.rounding is not None else str(table.values.dtype)
+    kind = "text" if table.rounding is not None else table.dtype
     note = f"; row sums within {deviation:.1e} of 1, renormalised in float64" if deviation > 0 else ""
     return f"softmax {source}: {clean.shape[0]} test examples x {clean.shape[1]} classes ({kind}{note})"
 
 
+def _outputs(args: argparse.Namespace) -> dict[str, str]:
+    """The outputs asked for: flag -> path."""
+    return {flag: path for flag, path in (("--out", args.out), ("--plot", args.plot)) if path is not None}
+
+
+def _input_files(args: argparse.Namespace) -> dict[str, str]:
+    """The files read: flag -> path (a FILE:KEY spec's file)."""
+    specs = [("--softmax", args.softmax), ("--labels", args.labels), ("--measured", args.measured)]
+    specs += [("--noise", n) for n in args.noise if n not in NOISE_NAMES]
+    return {os.path.realpath(split_spec(spec)[0]): flag for flag, spec in specs if spec is not None}
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """``--out`` and ``--plot`` can be written (their folder exists or can be made, and is writable; the
+    path is no folder), are two files, and overwrite no input; ``--plot`` has an image suffix."""
+    outputs = _outputs(args)
+    inputs = _input_files(args)
+    for flag, path in outputs.items():
+        check_writable(path, flag)
+        read_as = inputs.get(os.path.realpath(path))
+        if read_as is not None:
+            raise CommandError(f"{flag} must not overwrite an input, got {path!r} (the {read_as} file)")
+    if len({os.path.realpath(p) for p in outputs.values()}) < len(outputs):
+        raise CommandError(f"--plot must be another file than --out, got {args.plot!r} for both")
+    if args.plot is not None:
+        _plot_format(args.plot)
+
+
 def _prepare(args: argparse.Namespace) -> _Inputs:
-    """Read and check every input (no solver work yet)."""
+    """Check the outputs, read and check every input (no solver work yet)."""
+    _check_outputs(args)
     table = read_table(args.softmax, "--softmax")
     softmax = probability_rows(f"--softmax {args.softmax}", table)
     n_rows, n_labels = softmax.shape
@@ -146,8 +179,6 @@ def _prepare(args: argparse.Namespace) -> _Inputs:
     if args.fit_ks is not None:
         fit_ks = check_ks("--fit-ks", parse_values("--fit-ks", args.fit_ks, int), maximum=MAX_K)[0]
     measured = None if args.measured is None else read_measured(args.measured, "--measured")
-    if args.plot is not None:
-        _plot_format(args.plot)
     return _Inputs(
         softmax, labels, noise, gammas, ks, fit_ks, measured, _summary(args.softmax, table, softmax)
     )
@@ -172,25 +203,52 @@ def _text_table(table: pd.DataFrame) -> str:
     return shown.to_string(index=False, float_format=lambda v: f"{v:.4f}")
 
 
-def _write(args: argparse.Namespace, result: Prediction, title: str) -> list[str]:
-    written = []
-    if args.out is not None:
-        write_text(args.out, result.curves.to_csv(index=False))
-        written.append(f"wrote {args.out} ({len(result.curves)} rows: {', '.join(result.curves.columns)})")
-    if args.plot is not None:
+def _os_reason(err: OSError) -> str:
+    """An OSError in words: its reason and, when it has one, the file."""
+    reason = err.strerror or str(err) or type(err).__name__
+    return f"{reason}: {err.filename}" if err.filename else reason
+
+
+def _render(flag: str, path: str, temporary: Path, result: Prediction, title: str) -> str:
+    """Write one output into its temporary file; returns the line reporting it."""
+    try:
+        if flag == "--out":
+            temporary.write_text(result.curves.to_csv(index=False), encoding="utf-8")
+            return f"wrote {path} ({len(result.curves)} rows: {', '.join(result.curves.columns)})"
         figure = result.figure(title=title)
-        with atomic_file(args.plot, "wb") as f:
-            figure.savefig(f, format=_plot_format(args.plot), bbox_inches="tight", dpi=150)
-        written.append(f"wrote {args.plot}")
-    return written
+        figure.savefig(temporary, format=_plot_format(path), bbox_inches="tight", dpi=150)
+        return f"wrote {path}"
+    except OSError as err:  # its filename is the temporary file's: say the reason alone
+        reason = err.strerror or str(err) or type(err).__name__
+        raise CommandError(f"{flag} {path!r} could not be written ({reason}); nothing was written") from None
+    except (ValueError, TypeError, RuntimeError) as err:  # matplotlib refusing to draw or save
+        raise CommandError(f"{flag} {path!r} could not be written ({err}); nothing was written") from None
+
+
+def _write(args: argparse.Namespace, result: Prediction, title: str) -> list[str]:
+    """Every output, all or none: rendered into temporary files, then renamed into place together."""
+    outputs = _outputs(args)
+    if not outputs:
+        return []
+    try:
+        with staged_files(list(outputs.values())) as temporaries:
+            return [
+                _render(flag, path, tmp, result, title)
+                for (flag, path), tmp in zip(outputs.items(), temporaries, strict=True)
+            ]
+    except OSError as err:  # making a folder or a temporary file (nothing written), or the final renames
+        names = " and ".join(f"{flag} {path!r}" for flag, path in outputs.items())
+        raise CommandError(f"{names} could not be written ({_os_reason(err)})") from None
 
 
 def run(args: argparse.Namespace) -> int:
     """The ``predict`` command: read, check, compute, print, write. Returns the exit status."""
     try:
         inputs = _prepare(args)
-    except (ValueError, TypeError, OSError) as err:
+    except (ValueError, TypeError) as err:
         raise CommandError(str(err)) from None
+    except OSError as err:  # reading an input (a failing disk, a file removed meanwhile)
+        raise CommandError(f"an input could not be read ({_os_reason(err)})") from None
     print(inputs.summary)
     result = predict(
         inputs.softmax, inputs.labels, inputs.noise, inputs.gammas, inputs.ks, args.ties,
@@ -203,11 +261,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nthe K whose curve fits {args.measured} best (least squares, per noise model):")
         for noise in result.noises:
             print(result.fit_text(noise))
-    try:
-        lines = _write(args, result, title=f"predicted from {Path(args.softmax).name}")
-    except OSError as err:
-        raise CommandError(f"cannot write the output: {err}") from None
-    for line in lines:
+    for line in _write(args, result, title=f"predicted from {Path(args.softmax).name}"):
         print(line)
     sys.stdout.flush()
     return 0

@@ -141,11 +141,12 @@ def predict(
 
     Parameters
     ----------
-    softmax : array_like, shape (M, L)
-        ``C_s``: the softmax of a network trained on clean labels, on M test examples (float16/32/64;
-        rows off from 1 by their dtype's rounding are renormalised in float64).
-    labels : array_like of int, shape (M,)
-        The test examples' true labels.
+    softmax : array_like or torch.Tensor, shape (M, L)
+        ``C_s``: the softmax of a network trained on clean labels, on M test examples (bfloat16, float16,
+        float32 or float64; a tensor on any device, requiring grad or not; rows off from 1 by their
+        dtype's own rounding are renormalised in float64).
+    labels : array_like of int or torch.Tensor, shape (M,)
+        The test examples' true labels (whole-number floats such as 2.0 are accepted).
     noise : str, array or a sequence/mapping of them
         ``"uniform"``, ``"symmetric"``, ``"flip"``, a corruption-matrix file, or an (L, L) matrix.
     gammas : sequence of float in [0, 1]

@@ -1,10 +1,11 @@
 """The inputs of a prediction, read and checked: the clean softmax, the labels, the noise, measurements.
 
 The clean softmax is the paper's :math:`C_s` (Eq. 3): a network trained on clean labels, its softmax on
-the test set, one row per test example. Rows are accepted as a user's code produces them — float16,
-float32 or float64 rows that sum to 1 up to their dtype's rounding, or a text table written with a few
-decimals — and renormalised in float64 (:func:`knnoise._checks.check_probabilities`). Everything here
-runs before any solver work, and every error names the argument and the file.
+the test set, one row per test example. Rows are accepted as a user's code produces them — bfloat16
+(mixed-precision training), float16, float32 or float64 rows that sum to 1 up to their dtype's rounding,
+or a text table written with a few decimals — and renormalised in float64
+(:func:`knnoise._checks.check_probabilities`). Everything here runs before any solver work, and every
+error names the argument and the file.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def probability_rows(name: str, table: Table) -> np.ndarray:
                          "write the file with index=False)")  # fmt: skip
     if values.ndim != 2 or values.shape[1] < 2 or values.shape[0] < 1:
         raise fail(name, "an (M, L) array, one row per example and L >= 2 classes", f"shape {values.shape}")
-    return check_probabilities(name, _text_renormalised(name, table), allow_batch=True)
+    return check_probabilities(name, _text_renormalised(name, table), allow_batch=True, dtype=table.stored)
 
 
 def read_softmax(source: _Source, name: str = "softmax") -> np.ndarray:

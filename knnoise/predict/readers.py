@@ -6,9 +6,13 @@ of a ``.pt`` dict, or one column of a text table (a header name or a 0-based ind
 with an optional header line and ``#`` comments; their numbers are read in float64 and :class:`Table`
 records how finely they were written (``rounding``), so that probability rows written with a few decimals
 (``fmt="%.4f"``) can be renormalised like a float32 softmax. ``.pt`` files are read with
-``torch.load(..., weights_only=True)`` (tensors and plain containers only, never arbitrary objects).
+``torch.load(..., weights_only=True)`` (tensors and plain containers only, never arbitrary objects); a
+bfloat16 tensor (numpy has no bfloat16) is widened exactly to float32 and :class:`Table` keeps its dtype's
+name, so that its rows are held to bfloat16's rounding.
 
-Every failure is a :class:`ValueError` naming the argument and the file, before any computing.
+Every failure is a :class:`ValueError` naming the argument and the file, before any computing; the
+reason is said plainly (a file that is not numpy's at all, a pickled object torch refuses), without the
+libraries' advice to load pickles or their terminal colour codes.
 """
 
 from __future__ import annotations
@@ -28,6 +32,13 @@ BINARY_SUFFIXES = (".npy", ".npz", ".pt", ".pth")
 SUFFIXES = BINARY_SUFFIXES + TEXT_SUFFIXES
 _KINDS = ".npy, .npz (FILE.npz:KEY), .csv/.tsv/.txt or torch .pt/.pth"
 _SAMPLE_LINES = 200  # lines read to learn how finely a text table is written
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")  # terminal colour codes (torch's messages have them)
+_REFUSED_GLOBAL = re.compile(r"GLOBAL (\S+) was not an allowed global")
+_NUMPY_MAGIC = (b"\x93NUMPY", b"PK\x03\x04", b"PK\x05\x06")  # .npy header; .npz: a zip (or an empty one)
+_OTHER_FORMATS = {
+    b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"%PDF": "a PDF document",
+    b"\x1f\x8b": "a gzip archive", b"\x80": "a Python pickle", b"GIF8": "a GIF image",
+}  # fmt: skip
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf|infinity)$", re.IGNORECASE)
 
 
@@ -37,12 +48,20 @@ class Table(NamedTuple):
     ``values``: the array as stored (its dtype kept: a float32 softmax stays float32). ``rounding``:
     for text tables, half a unit in the last written digit of each entry (``values.shape``, float64),
     else None. ``columns``: the header of a text table, if it had one. ``source``: the spec, for messages.
+    ``stored``: the name of the dtype the file stored when ``values`` had to be widened to a dtype numpy
+    has (a torch bfloat16 tensor: float32 values, ``"bfloat16"``), else None.
     """
 
     values: np.ndarray
     rounding: np.ndarray | None
     columns: list[str] | None
     source: str
+    stored: str | None = None
+
+    @property
+    def dtype(self) -> str:
+        """The name of the dtype as stored: ``"bfloat16"``, ``"float32"``, ... (``"float64"`` for text)."""
+        return self.stored or str(self.values.dtype)
 
 
 def split_spec(spec: str | os.PathLike[str]) -> tuple[Path, str | None]:
@@ -59,7 +78,15 @@ def split_spec(spec: str | os.PathLike[str]) -> tuple[Path, str | None]:
 
 
 def _unreadable(name: str, path: Path, kind: str, reason: Any) -> ValueError:
-    return ValueError(f"{name} must be a readable {kind} file, got {str(path)!r} ({reason})")
+    return ValueError(f"{name} must be a readable {kind} file, got {str(path)!r} ({_plain(reason)})")
+
+
+def _plain(reason: Any) -> str:
+    """An exception (or text) as one plain line: its first line, without terminal colour codes."""
+    text = _ANSI.sub("", str(reason)).strip()
+    if isinstance(reason, BaseException) and not text:
+        return type(reason).__name__
+    return text.splitlines()[0].strip() if text else ""
 
 
 def read_table(spec: str | os.PathLike[str], name: str) -> Table:
@@ -81,11 +108,11 @@ def read_table(spec: str | os.PathLike[str], name: str) -> Table:
         raise ValueError(f"{name} must be a file, got {str(path)!r} (a directory)")
     if suffix in TEXT_SUFFIXES:
         return _read_text(path, key, name)
+    source = str(path) if key is None else f"{path}:{key}"
     if suffix in (".npy", ".npz"):
-        values = _read_numpy(path, key, name)
-    else:
-        values = _read_torch(path, key, name)
-    return Table(values, None, None, str(path) if key is None else f"{path}:{key}")
+        return Table(_read_numpy(path, key, name), None, None, source)
+    values, stored = _read_torch(path, key, name)
+    return Table(values, None, None, source, stored)
 
 
 def _pick(name: str, path: Path, found: list[str], key: str | None, what: str) -> str:
@@ -105,13 +132,41 @@ def _pick(name: str, path: Path, found: list[str], key: str | None, what: str) -
     return found[0]
 
 
+def _not_numpy(path: Path) -> str | None:
+    """Why ``path`` is not a numpy file at all (judged by its first bytes), or None if it may be one."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(8)
+    except OSError:
+        return None  # np.load reports it
+    if head.startswith(_NUMPY_MAGIC):
+        return None
+    if not head:
+        return "not a numpy file: it is empty"
+    what = next((w for magic, w in _OTHER_FORMATS.items() if head.startswith(magic)), None)
+    if what is None and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
+        what = "text (a .csv/.txt table?)"
+    looks = f"; it looks like {what}" if what else ""
+    return f"not a numpy file: it does not start with numpy's .npy header or an .npz zip{looks}"
+
+
+def _numpy_reason(err: Exception) -> str:
+    """numpy's error in plain words (never its advice to allow pickles)."""
+    if "allow_pickle" in str(err) or "pickled" in str(err):
+        return "it holds Python objects (an object array), which are not read: save a numeric array"
+    return _plain(err)
+
+
 def _read_numpy(path: Path, key: str | None, name: str) -> np.ndarray:
     """An ``.npy`` array, or one array of an ``.npz`` (numpy reads either, whatever the suffix)."""
     kind = path.suffix.lower()
+    reason = _not_numpy(path)
+    if reason:
+        raise _unreadable(name, path, kind, reason)
     try:
         loaded = np.load(path, allow_pickle=False)
-    except Exception as err:  # truncated, not numpy at all (zipfile.BadZipFile), an object array, ...
-        raise _unreadable(name, path, kind, err) from None
+    except Exception as err:  # truncated, a damaged zip (zipfile.BadZipFile), an object array, ...
+        raise _unreadable(name, path, kind, _numpy_reason(err)) from None
     if isinstance(loaded, np.ndarray):
         if key is not None:
             raise ValueError(f"{name}: {str(path)!r} holds a single array; drop the key {key!r}")
@@ -121,17 +176,30 @@ def _read_numpy(path: Path, key: str | None, name: str) -> np.ndarray:
         try:
             return loaded[chosen]
         except Exception as err:  # a damaged member, an object array (pickles are refused)
-            raise _unreadable(name, path, kind, err) from None
+            raise _unreadable(name, path, kind, _numpy_reason(err)) from None
 
 
-def _read_torch(path: Path, key: str | None, name: str) -> np.ndarray:
+def _torch_reason(err: Exception) -> str:
+    """torch's load error in plain words: a refused pickled object is named, colour codes are dropped."""
+    refused = _REFUSED_GLOBAL.search(_ANSI.sub("", str(err)))
+    if refused:
+        return (
+            f"it holds a pickled {refused.group(1)} object, which loading with weights_only=True refuses: "
+            "save tensors, e.g. torch.save(softmax.cpu(), path) or a dict of tensors"
+        )
+    if "Weights only load failed" in str(err):
+        return "it holds pickled objects that loading with weights_only=True refuses: save tensors only"
+    return _plain(err)
+
+
+def _read_torch(path: Path, key: str | None, name: str) -> tuple[np.ndarray, str | None]:
+    """The tensor as numpy, and its dtype's name when numpy has no such dtype (bfloat16 -> float32)."""
     import torch
 
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many kinds (UnpicklingError, RuntimeError, EOFError, ...)
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise _unreadable(name, path, "torch .pt", reason) from None
+        raise _unreadable(name, path, "torch .pt", _torch_reason(err)) from None
     if isinstance(obj, dict):
         tensors = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
         obj = tensors[_pick(name, path, list(tensors), key, "tensor")]
@@ -143,9 +211,15 @@ def _read_torch(path: Path, key: str | None, name: str) -> np.ndarray:
             f"(it holds a {type(obj).__name__})"
         )
     tensor = obj.detach().cpu()
-    if tensor.dtype == torch.bfloat16:  # numpy has no bfloat16
-        tensor = tensor.float()
-    return tensor.numpy()
+    if tensor.dtype == torch.bfloat16:  # numpy has no bfloat16: float32 holds every value exactly
+        return tensor.float().numpy(), "bfloat16"
+    try:
+        return tensor.numpy(), None
+    except TypeError:  # float8 and other dtypes numpy lacks: float64 holds them exactly
+        if not tensor.is_floating_point():
+            raise ValueError(f"{name} must be a .pt file holding a numeric tensor, got {str(path)!r} "
+                             f"(a {tensor.dtype} tensor)") from None  # fmt: skip
+        return tensor.double().numpy(), str(tensor.dtype).removeprefix("torch.")
 
 
 # ----------------------------------------------------------------------------------------------------

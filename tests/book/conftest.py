@@ -1,14 +1,17 @@
-"""Shared fixtures of the book-layer tests: a two-notebook mini book, and copying the real one."""
+"""Shared fixtures of the book-layer tests: a two-notebook mini book (``recording``: its ``beta`` records a
+claim), a copy of the real one, and the runner's command line with nothing started."""
 
 from __future__ import annotations
 
 import shutil
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from knnoise.book import cache
+from knnoise import book
+from knnoise.book import cache, cli
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,6 +50,22 @@ total = seed + 1
 # %%
 if fail:
     raise RuntimeError("boom")
+"""
+
+RECORDING = """\
+# %% [markdown]
+# # Beta
+
+# %% tags=["parameters"]
+seed = 0  # random seed
+fail = False  # raise on purpose
+
+# %%
+from knnoise.book import record
+
+total = seed + 1
+record("beta", "a claim", "Fig. 1", f"total {total}")
+print("total", total)
 """
 
 
@@ -103,3 +122,47 @@ def real_book(tmp_path: Path) -> Path:
         ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"),
     )
     return tmp_path
+
+
+@pytest.fixture
+def recording(mini: Path) -> Path:
+    """The mini book, with ``beta`` recording a claim (``total = seed + 1``, ``total 8`` under profile t)."""
+    (mini / "notebooks" / "beta.py").write_text(RECORDING)
+    return mini
+
+
+def _fail(*args, **kwargs):
+    raise AssertionError(f"work was started: {args} {kwargs}")
+
+
+@pytest.fixture
+def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Executing, restoring, building or starting a cluster fails the test."""
+    for module, name in [
+        (cli._execute, "execute_notebook"),
+        (cli._execute, "restore_notebook"),
+        (cli._build, "build_book"),
+        (cli._build, "write_claims_page"),
+        (cli._engine, "serve"),
+    ]:
+        monkeypatch.setattr(module, name, _fail)
+
+
+def _cli_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    capsys.readouterr()
+    try:
+        status = book.main(argv)
+    except SystemExit as exit_:  # argparse's usage errors
+        status = exit_.code
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert [line for line in lines if line.startswith("error:")] == lines[-1:], (argv, err)
+    assert "Traceback" not in err, (argv, err)
+    return status, lines[-1]
+
+
+@pytest.fixture
+def cli_error() -> Callable[[list[str], pytest.CaptureFixture[str]], tuple[int, str]]:
+    """``(argv, capsys) -> (exit status, error line)`` of ``python -m knnoise.book``: the error line is the
+    last line of stderr and its only ``error:`` line, and no traceback was printed."""
+    return _cli_error

@@ -12,29 +12,6 @@ import pytest
 from knnoise import book
 from knnoise.book import cache, cli
 
-RECORDING = """\
-# %% [markdown]
-# # Beta
-
-# %% tags=["parameters"]
-seed = 0  # random seed
-fail = False  # raise on purpose
-
-# %%
-from knnoise.book import record
-
-total = seed + 1
-record("beta", "a claim", "Fig. 1", f"total {total}")
-print("total", total)
-"""
-
-
-@pytest.fixture
-def recording(mini: Path) -> Path:
-    """The mini book, with ``beta`` recording a claim."""
-    (mini / "notebooks" / "beta.py").write_text(RECORDING)
-    return mini
-
 
 def _run(root: Path, **kw) -> book.RunResult:
     return book.run("t", build=False, root=root, progress=False, **kw)
@@ -68,12 +45,13 @@ def test_a_rerun_with_nothing_changed_executes_nothing_and_restores_notebooks_an
 def test_a_code_edit_re_executes_that_notebook_a_prose_edit_does_not(recording: Path) -> None:
     _run(recording)
     source = recording / "notebooks" / "beta.py"
-    source.write_text(RECORDING.replace("# # Beta", "# # Beta, edited"))
+    original = source.read_text()
+    source.write_text(original.replace("# # Beta", "# # Beta, edited"))
     prose = _run(recording)
     assert prose.executed == {} and prose.cached == ["alpha", "beta"]
     nb = nbformat.read(recording / "book" / "executed" / "beta.ipynb", as_version=4)
     assert nb.cells[0].source == "# Beta, edited"  # the prose comes from the current source
-    source.write_text(RECORDING.replace("total = seed + 1", "total = seed + 2"))
+    source.write_text(original.replace("total = seed + 1", "total = seed + 2"))
     code = _run(recording)
     assert list(code.executed) == ["beta"] and code.cached == ["alpha"]
     assert _claims(recording)[0]["measured"] == "total 9"
@@ -91,9 +69,10 @@ def test_a_changed_parameter_re_executes(recording: Path) -> None:
 def test_where_the_sweeps_ran_is_not_in_the_key(recording: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A --workers run (a new scheduler address each time) is restored by a run without one, and back."""
     source = recording / "notebooks" / "beta.py"
-    source.write_text(
-        RECORDING.replace("fail = False  # raise on purpose\n", "fail = False  # x\nscheduler = None\n")
+    declared = source.read_text().replace(
+        "fail = False  # raise on purpose\n", "fail = False  # x\nscheduler = None\n"
     )
+    source.write_text(declared)
     addresses = iter(["tcp://127.0.0.1:40001", "tcp://127.0.0.1:40002"])
 
     @contextlib.contextmanager
@@ -141,7 +120,9 @@ def test_code_hash_follows_every_file_of_the_package_but_bytecode(tmp_path: Path
 
 def test_a_changed_input_file_named_by_a_parameter_re_executes(recording: Path) -> None:
     source = recording / "notebooks" / "beta.py"
-    source.write_text(RECORDING.replace("fail = False", 'fail = False\ntable = "data/t.csv"  # an input'))
+    source.write_text(
+        source.read_text().replace("fail = False", 'fail = False\ntable = "data/t.csv"  # an input')
+    )
     (recording / "data").mkdir()
     (recording / "data" / "t.csv").write_text("a,b\n1,2\n")
     assert list(_run(recording, only=["beta"]).executed) == ["beta"]

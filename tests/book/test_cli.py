@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import re
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from knnoise import book
-from knnoise.book import chapters, cli
+from knnoise.book import chapters, cli, preflight
 from knnoise.book.schema import Interval, ListOf, Options, Schema, invalid_cases
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,7 +35,7 @@ def no_kernel(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(cli._execute, "restore_notebook", fail)
     monkeypatch.setattr(cli._build, "build_book", fail)
     monkeypatch.setattr(cli._build, "write_claims_page", fail)
-    monkeypatch.setattr(cli, "notebook_parameters", functools.cache(book.notebook_parameters))
+    monkeypatch.setattr(preflight, "notebook_parameters", functools.cache(book.notebook_parameters))
     return []
 
 
@@ -304,3 +305,102 @@ def test_workers_start_a_local_cluster_for_the_run(mini: Path, fake_kernel) -> N
     assert address.startswith("tcp://127.0.0.1:")
     with pytest.raises(cli._engine.EngineError, match=address):  # closed at the end of the run
         cli._engine.connect(address, timeout=0.5)
+
+
+# ----------------------------------------------------------------------------------------------------
+# One error path (issue 18): bad profiles and addresses, Ctrl-C; exit 2 (130) after one `error:` line
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "globals:\n  dataset: [mnist\n",
+            "error: profile notebooks/params/x.yml: line 3, column 1: expected ',' or ']', but got "
+            "'<stream end>' (while parsing a flow sequence at line 2, column 12)",
+        ),
+        ("", "error: profile notebooks/params/x.yml is empty (or only comments): a profile is a mapping"),
+        ("# nothing yet\n", "error: profile notebooks/params/x.yml is empty (or only comments)"),
+        ("[globals]\n", "error: profile notebooks/params/x.yml: a profile is a mapping with 'globals'"),
+    ],
+)
+@pytest.mark.parametrize("list_", [False, True])
+def test_a_broken_or_empty_profile_exits_2_naming_it(
+    mini: Path, no_kernel, capsys, cli_error, text, message, list_
+):
+    (mini / "notebooks" / "params" / "x.yml").write_text(text)
+    argv = ["--profile", "x", "--root", str(mini), "--no-build", *(["--list"] if list_ else [])]
+    status, line = cli_error(argv, capsys)
+    assert status == 2
+    assert line.startswith(message)
+
+
+@pytest.mark.parametrize(
+    "address", ["tcp://127.0.0.1", "tcp://127.0.0.1:abc", "tcp://127.0.0.1:0", "tcp://127.0.0.1:99999"]
+)
+def test_an_address_without_host_and_port_exits_2(
+    mini: Path, no_kernel, monkeypatch, capsys, cli_error, address
+):
+    monkeypatch.setattr(cli._engine, "serve", no_kernel_serve)
+    argv = ["--profile", "t", "--scheduler", address, "--root", str(mini), "--no-build"]
+    status, line = cli_error(argv, capsys)
+    assert status == 2
+    assert line == (
+        "error: argument --scheduler: scheduler must be None, a worker count N >= 1, 'local:N' or "
+        f"'tcp://HOST:PORT' (PORT 1..65535), got {address!r}"
+    )
+
+
+def no_kernel_serve(scheduler):
+    raise AssertionError(f"a Dask cluster was started or reached: {scheduler}")
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1", "tcp://127.0.0.1:abc"])
+def test_the_notebooks_scheduler_parameter_checks_the_address_too(
+    no_kernel, capsys, cli_error, address
+) -> None:
+    argv = ["--profile", "smoke", "--only", "fig4_dnn", "-p", "scheduler", address, "--root", str(REPO)]
+    status, line = cli_error(argv, capsys)
+    assert status == 2
+    assert line.startswith("error: fig4_dnn: scheduler must be ")
+    assert line.endswith(f"got {address!r} (from -p)")
+
+
+TOO_MANY = str(4 * (os.cpu_count() or 1) + 1)
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "x", "1.5", "٣", "", TOO_MANY, "9" * 50])
+def test_a_bad_worker_count_exits_2(mini: Path, no_kernel, monkeypatch, capsys, cli_error, workers) -> None:
+    monkeypatch.setattr(cli._engine, "serve", no_kernel_serve)
+    argv = ["--profile", "t", "--workers", workers, "--root", str(mini), "--no-build"]
+    status, line = cli_error(argv, capsys)
+    assert status == 2
+    assert line.startswith("error: argument --workers: must be ")
+
+
+def _interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_in_a_notebook_exits_130_naming_it(
+    mini: Path, fake_kernel, monkeypatch, capsys, cli_error
+) -> None:
+    monkeypatch.setattr(cli._execute, "execute_notebook", _interrupt)
+    status, line = cli_error(["--profile", "t", "--only", "beta", "--root", str(mini), "--no-build"], capsys)
+    assert status == 130
+    assert line == (
+        "error: interrupted while running notebook 'beta' (notebooks/beta.py); its partial output was "
+        "removed and book/executed/beta.ipynb left as it was"
+    )
+
+
+def test_ctrl_c_in_the_build_or_elsewhere_exits_130(
+    mini: Path, fake_kernel, monkeypatch, capsys, cli_error
+) -> None:
+    monkeypatch.setattr(cli._build, "build_book", _interrupt)
+    status, line = cli_error(["--profile", "t", "--root", str(mini)], capsys)
+    assert status == 130
+    assert line == "error: interrupted while building the book; the executed notebooks are kept"
+    monkeypatch.setattr(cli._engine, "serve", _interrupt)  # starting a cluster, say
+    status, line = cli_error(["--profile", "t", "--root", str(mini), "--workers", "1"], capsys)
+    assert (status, line) == (130, "error: interrupted")

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from knnoise import book
-from knnoise.book import execute
+from knnoise.book import execute, partials
 
 
 def test_execute_writes_parameters_and_inline_figures(mini: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,3 +115,82 @@ def test_glued_figures_reach_the_book_without_showing_in_place(mini: Path) -> No
     assert "image/png" not in keys, "the figure must not also be displayed in place"
     names = [o.metadata["scrapbook"]["name"] for o in cell.outputs if "scrapbook" in o.get("metadata", {})]
     assert names == ["gamma_fig", "gamma_value"]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Ctrl-C and killed runs (real runner processes)
+
+SLOW = """\
+# %% tags=["parameters"]
+seed = 0  # random seed
+fail = False  # raise on purpose
+
+# %%
+import time
+from pathlib import Path
+
+Path("running").write_text("yes")
+time.sleep(120)
+"""
+
+
+def _start_slow_run(mini: Path) -> tuple[subprocess.Popen, list[int]]:
+    """A runner executing a notebook that sleeps, once its cell runs; and its kernel's process ids."""
+    (mini / "notebooks" / "beta.py").write_text(SLOW)
+    command = [sys.executable, "-m", "knnoise.book", "--root", str(mini), "--profile", "t", "--only", "beta"]
+    runner = subprocess.Popen(
+        [*command, "--no-build", "--no-progress"],
+        cwd=mini,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a signal for it alone, as a terminal's Ctrl-C (the kernel has its own)
+    )
+    deadline = time.monotonic() + 120
+    while not (mini / "running").exists():
+        assert runner.poll() is None, runner.communicate()
+        assert time.monotonic() < deadline, "the slow cell never started"
+        time.sleep(0.1)
+    kernels = [int(pid) for pid in Path(f"/proc/{runner.pid}/task/{runner.pid}/children").read_text().split()]
+    assert kernels, "no kernel process"
+    return runner, kernels
+
+
+def _gone(pids: list[int], timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while any(Path(f"/proc/{pid}").exists() for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the kernel through /proc")
+def test_ctrl_c_exits_130_naming_the_notebook_and_leaves_no_partial_file(mini: Path) -> None:
+    runner, kernels = _start_slow_run(mini)
+    executed = mini / "book" / "executed"
+    assert list(executed.glob(partials.PARTIAL_PATTERN))  # being written
+    runner.send_signal(signal.SIGINT)
+    out, err = runner.communicate(timeout=60)
+    assert runner.returncode == 130, out + err
+    assert err == (
+        "error: interrupted while running notebook 'beta' (notebooks/beta.py); its partial output was "
+        "removed and book/executed/beta.ipynb left as it was\n"
+    )
+    assert sorted(p.name for p in executed.iterdir()) == []  # no partial, no half notebook
+    assert not (mini / "_build" / "failed").exists()  # an interruption is not a failure
+    assert _gone(kernels), "the kernel outlived the run"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the kernel through /proc")
+def test_the_partial_file_of_a_killed_run_is_removed_by_the_next(mini: Path, capsys) -> None:
+    runner, kernels = _start_slow_run(mini)
+    runner.kill()  # SIGKILL: no cleanup at all
+    runner.communicate(timeout=60)
+    executed = mini / "book" / "executed"
+    (left,) = executed.glob(partials.PARTIAL_PATTERN)
+    assert _gone(kernels), "the kernel outlived its runner"
+    (mini / "notebooks" / "beta.py").write_text(SLOW.replace("time.sleep(120)", ""))
+    book.run("t", only=["beta"], build=False, root=mini, progress=False)
+    assert f"by a run that was killed: {left.name}" in capsys.readouterr().out
+    assert not list(executed.glob(partials.PARTIAL_PATTERN)) and (executed / "beta.ipynb").is_file()

@@ -67,6 +67,97 @@ def test_profile_sections_must_be_mappings(mini: Path) -> None:
         book.load_profile("bad", mini)
 
 
+def _profile_error(mini: Path, text: str | bytes) -> str:
+    path = mini / "notebooks" / "params" / "bad.yml"
+    path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)
+    with pytest.raises(book.BookError) as info:
+        book.load_profile("bad", mini)
+    assert type(info.value) is book.BookError
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "globals:\n  dataset: [mnist\n",
+            "profile notebooks/params/bad.yml: line 3, column 1: expected ',' or ']', but got '<stream end>' "
+            "(while parsing a flow sequence at line 2, column 12)",
+        ),
+        (
+            "globals:\n  seed: 1\n bad: 2\n",
+            "profile notebooks/params/bad.yml: line 3, column 2: expected <block end>, but found '<block "
+            "mapping start>' (while parsing a block mapping at line 1, column 1)",
+        ),
+        (
+            "globals:\n\tseed: 1\n",
+            "profile notebooks/params/bad.yml: line 2, column 1: found character '\\t' that cannot start any "
+            "token (while scanning for the next token)",
+        ),
+        (
+            "globals: {seed: 1}\x07\n",
+            "profile notebooks/params/bad.yml: line 1, column 19: character '\\x07' is not allowed in YAML",
+        ),
+        (
+            "globals: !!python/object:os.system x\n",
+            "profile notebooks/params/bad.yml: line 1, column 10: could not determine a constructor for the "
+            "tag 'tag:yaml.org,2002:python/object:os.system'",
+        ),
+        (b"globals: {dataset: \xff}\n", "profile notebooks/params/bad.yml: not UTF-8 text (byte 19: "),
+    ],
+)
+def test_a_profile_that_is_not_yaml_names_file_line_and_column(mini: Path, text, expected: str) -> None:
+    message = _profile_error(mini, text)
+    assert message.startswith(expected)
+    assert "<unicode string>" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "---\n", "# a\n---\n# b\n"])
+def test_an_empty_profile_is_refused_saying_what_a_profile_holds(mini: Path, text: str) -> None:
+    message = _profile_error(mini, text)
+    assert message.startswith("profile notebooks/params/bad.yml is empty (or only comments): a profile is a ")
+    assert "'globals'" in message and "'notebooks'" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "got"),
+    [("- globals\n", "got a list"), ("globals\n", "got a string"), ("3\n", "got a int: 3")],
+)
+def test_a_profile_that_is_not_a_mapping_is_refused(mini: Path, text: str, got: str) -> None:
+    message = _profile_error(mini, text)
+    assert message.startswith("profile notebooks/params/bad.yml: a profile is a mapping with 'globals'")
+    assert message.endswith(got)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("globals:\n  1: 2\n", "globals: parameter names must be text, got 1"),
+        ("notebooks:\n  alpha:\n    null: 2\n", "notebooks.alpha: parameter names must be text, got None"),
+        ("notebooks:\n  alpha: [1]\n", "notebooks.alpha must be a mapping of parameter: value"),
+        ("{1: 2}\n", "unknown key(s) '1'; allowed: globals, notebooks"),
+    ],
+)
+def test_profile_names_and_sections_are_checked(mini: Path, text: str, needle: str) -> None:
+    assert needle in _profile_error(mini, text)
+
+
+def test_an_explicit_empty_mapping_is_a_profile_of_notebook_defaults(mini: Path) -> None:
+    for text in ("{}\n", "globals:\nnotebooks:\n", "globals: {}\n"):
+        (mini / "notebooks" / "params" / "defaults.yml").write_text(text)
+        profile = book.load_profile("defaults", mini)
+        assert (profile.globals, profile.notebooks) == ({}, {})
+
+
+def test_a_toc_that_is_not_yaml_names_it(mini: Path) -> None:
+    (mini / "_toc.yml").write_text("format: jb-book\nroot: [book/intro\n")
+    with pytest.raises(book.BookError, match=r"^_toc.yml: line 3, column 1: expected ',' or ']'"):
+        book.toc_notebooks(mini)
+    (mini / "_toc.yml").write_text("just text\n")
+    with pytest.raises(book.BookError, match=r"^_toc.yml: a table of contents is a mapping"):
+        book.toc_notebooks(mini)
+
+
 def test_notebook_parameters_reads_the_parameters_cell(mini: Path) -> None:
     params = book.notebook_parameters(mini / "notebooks" / "alpha.py")
     assert list(params) == ["dataset", "seed", "ks", "scale"]

@@ -1,5 +1,5 @@
 """Tests for knnoise.dnn.cached: a cached run loads instead of training; everything that changes the
-result changes the key, the device, the thread count and the progress bar do not."""
+result changes the key (the torch thread count included), the device and the progress bar do not."""
 
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ def test_cache_loads_instead_of_training(digits, fast, uniform_noise, monkeypatc
         raise AssertionError("retrained instead of loading from the cache")
 
     monkeypatch.setattr(cached, "_train", no_training)
-    # device, progress bar and thread count are not part of the key; equal labels of another dtype hit
+    # device and progress bar are not part of the key, nor is how the thread count was given (None:
+    # torch's count, resolved before the key is made); equal labels of another dtype hit
     again = train(digits, labels.astype(np.int32), **{**kwargs, "progress": True}, device="cpu",
-                  num_threads=1, cache=True)  # fmt: skip
+                  num_threads=torch.get_num_threads(), cache=True)  # fmt: skip
+    assert again.params["num_threads"] == first.params["num_threads"] == torch.get_num_threads()
     assert np.array_equal(again.test_softmax, first.test_softmax)
     assert np.array_equal(again.train_features, first.train_features)
     assert again.best_epoch == first.best_epoch and again.history == first.history
@@ -40,6 +42,7 @@ def test_cache_loads_instead_of_training(digits, fast, uniform_noise, monkeypatc
         {"lr": 0.004}, {"epochs": 3}, {"seed": 4}, {"lr_halving_every": 1}, {"val_fraction": 0.2},
         {"batch_size": 64}, {"width": 0.5}, {"patience": 1}, {"weight_decay": 0.0},
         {"normalization": "per_pixel"}, {"train_outputs": False}, {"model": "allcnnc"},
+        {"num_threads": torch.get_num_threads() + 1},
     ]  # fmt: skip
     for change in changes:
         assert not is_cached(digits, labels, **{**kwargs, **change}), change

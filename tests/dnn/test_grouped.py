@@ -154,17 +154,27 @@ def test_group_run_is_bitwise_lone_training_on_the_cpu_loop(digits, noisy_labels
         assert g.normalization["kind"] == one.normalization["kind"]
 
 
-def test_vmapped_group_run_agrees_with_lone_runs_within_the_repeat_spread(digits, noisy_labels, fast):
-    kwargs = {**fast, "num_threads": 1}
-    lone = [train(digits, y, seed=s, **kwargs) for y, s in zip(noisy_labels, SEEDS, strict=True)]
-    group = train_group(digits, noisy_labels, SEEDS, **kwargs, vectorize=True)
-    # repeats: the clean-label network under other seeds
-    repeats = [lone[0].test_accuracy] + [
-        train(digits, noisy_labels[0], seed=s, **kwargs).test_accuracy for s in (10, 11, 12)
-    ]
-    spread = max(repeats) - min(repeats)
+# A schedule where networks learn (2 epochs at lr 0.001: 96-99% on the digits test set), for the vmapped
+# whole-run claim. Measured on an AVX2 CPU, under 4 kernel paths (native; ATEN_CPU_CAPABILITY=default;
+# ONEDNN_MAX_CPU_ISA=SSE41; both), seeds 0-11 in vmapped groups of 4 and alone: 96 networks at 0.956-0.989
+# (sd over seeds 0.009); vmapped minus lone test accuracy of the same network, 48 pairs: mean -0.001,
+# sd 0.0056, largest |difference| 0.014 (5 of 360 images); first-epoch training loss within 0.4%.
+LEARNED = {"epochs": 2, "batch_size": 64, "lr": 0.001, "lr_halving_every": None, "progress": False,
+           "num_threads": 1, "train_outputs": False}  # fmt: skip
+
+
+def test_vmapped_group_run_learns_as_its_lone_runs_within_a_measured_margin(digits):
+    """The vmapped group sums convolutions in another order: over a whole run that rounding grows, so a
+    network only matches its lone twin statistically. Margins: ~5 sd of the measured differences."""
+    seeds = [0, 1, 2, 3]
+    lone = [train(digits, digits.y_train, seed=s, **LEARNED) for s in seeds]
+    group = train_group(digits, [digits.y_train] * 4, seeds, **LEARNED, vectorize=True, max_group=4)
+    accuracies = [r.test_accuracy for r in lone + group]
+    assert min(accuracies) > 0.93, accuracies  # learned (measured >= 0.956)
+    diff = np.array([g.test_accuracy - one.test_accuracy for g, one in zip(group, lone, strict=True)])
+    assert np.abs(diff).max() <= 0.03, diff  # 5.4 sd of one pair's difference
+    assert abs(diff.mean()) <= 0.015, diff  # no bias: 5.4 sd of a mean of 4
     for g, one in zip(group, lone, strict=True):
-        assert abs(g.test_accuracy - one.test_accuracy) <= max(spread, 0.02), (g, one, spread)
         assert g.params == one.params and g.history["lr"] == one.history["lr"]
         assert g.history["train_loss"][0] == pytest.approx(one.history["train_loss"][0], rel=1e-2)
         assert g.best_epoch == 1 + int(np.argmax(g.history["val_accuracy"]))

@@ -58,7 +58,24 @@ def test_parse():
     assert engine.parse(3) == 3
     assert engine.parse("local:2") == 2
     assert engine.parse(" tcp://10.0.0.1:8786 ") == "tcp://10.0.0.1:8786"
-    for bad in (0, -1, True, "local:0", "foo", "10.0.0.1:8786", 2.0):
+    for good in ("tcp://[::1]:8786", "tls://sched.example.org:1", "ucx://node-3:65535", "tcp://h_1:08786"):
+        assert engine.parse(good) == good
+    bad_addresses = (
+        "tcp://127.0.0.1",  # no port
+        "tcp://127.0.0.1:",
+        "tcp://127.0.0.1:abc",
+        "tcp://127.0.0.1:0",
+        "tcp://127.0.0.1:65536",
+        "tcp://127.0.0.1:123456",
+        "tcp://127.0.0.1:8786/x",
+        "tcp://:8786",  # no host
+        "tcp://a b:8786",
+        "tcp://::1:8786",  # IPv6 without brackets
+        "tcp://127.0.0.1:٣",  # a digit, but not an ASCII one
+        "local:٣",
+        "local:" + "9" * 5000,  # more digits than int() converts
+    )
+    for bad in (0, -1, True, "local:0", "foo", "10.0.0.1:8786", 2.0, [1], *bad_addresses):
         with pytest.raises(ValueError, match=r"scheduler must be None, a worker count N >= 1, .*got"):
             engine.parse(bad)
 
@@ -197,10 +214,3 @@ def test_a_worker_with_another_cache_root_is_named(cluster, tmp_path):
     with engine.executor(cluster) as ex:
         with pytest.raises(engine.EngineError, match="set KNNOISE_CACHE="):
             engine.check_cache(ex._client, tmp_path / "elsewhere")
-
-
-def test_workers_keep_this_process_s_thread_settings(cluster):
-    """Dask's nannies set OMP_NUM_THREADS=1; torch's CPU numbers depend on it, so the workers keep ours."""
-    with engine.executor(cluster) as ex:
-        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            assert set(ex._client.run(os.environ.get, name).values()) == {os.environ.get(name)}

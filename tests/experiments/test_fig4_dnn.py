@@ -71,7 +71,8 @@ def test_paper_scale_tables_of_the_same_dataset_are_drawn_and_quoted(result):
     assert "others" not in panels["general noise"]
     claim = result.claims(PARAMS, {"t.csv": table})[0][2]
     assert claim.endswith("paper scale (GPU X, 1,437 images, 20 epochs, 3 networks (2026-01-01)): "
-                          "uniform γ = 0.9: 0.900; flip γ = 0.45: 0.800, γ = 0.55: 0.400")  # fmt: skip
+                          "uniform γ = 0.9: 0.900 (n = 1); flip γ = 0.45: 0.800 (n = 1), "
+                          "γ = 0.55: 0.400 (n = 1)")  # fmt: skip
     assert "0.900" in result.paper_scale_text({"t.csv": table})
     assert "No paper-scale results table" in result.paper_scale_text({})
 

@@ -34,6 +34,7 @@ def test_cells_share_cached_networks():
     params = {"dataset": "digits", "data_path": None, "train_subset": 400, "test_subset": 100,
               "schedule": SCHEDULE, "seed": 0, "device": "cpu"}  # fmt: skip
     row = dnn_cell(Cell("concentrated", 0.25, 0), **params)
+    # k-means on the clean net's features: measured 0.2425-0.265 (6 seeds x 3 kernel paths)
     assert 0.15 < row["selected"] < 0.4 and 0 <= row["accuracy"] <= 1
     clean_a = dnn_cell(Cell("uniform", 0.0, 0), **params)
     clean_b = dnn_cell(Cell("flip", 0.0, 0), **params)  # gamma = 0: the same clean network

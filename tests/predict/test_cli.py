@@ -1,8 +1,10 @@
 """``python -m knnoise predict``: lists and ranges, the printed table, --out/--plot/--measured, errors."""
 
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -160,3 +162,158 @@ def test_errors_exit_2_before_any_work(files, capsys, monkeypatch, change, messa
     assert status == 2 and out == ""
     assert err.startswith("error: ") and err.count("\n") == 1, err
     assert re.search(message, err), err
+
+
+# ----------------------------------------------------------------------------------------------------
+# Issue 18: outputs checked before computing and written all or none, Ctrl-C, real outputs, messages
+# ----------------------------------------------------------------------------------------------------
+def _base(files) -> list[str]:
+    return ["--softmax", str(files / "softmax.npy"), "--labels", str(files / "labels.npy"), "--noise", "flip",
+            "--gammas", "0,0.5", "--ks", "1", "3", "--no-progress"]  # fmt: skip
+
+
+_WRITABLE = "must be a file path in a writable folder, got"
+
+
+@pytest.mark.parametrize(
+    ("outputs", "message"),
+    [
+        (["--out", "adir"], rf"--out {_WRITABLE} 'adir' \(a folder; name a file in it\)$"),
+        (["--plot", "adir"], rf"--plot {_WRITABLE} 'adir' \(a folder; name a file in it\)$"),
+        (["--out", "afile/c.csv"], rf"--out {_WRITABLE} 'afile/c.csv' \(.*afile is a file, not a folder\)$"),
+        (["--plot", "afile/x/c.png"], rf"--plot {_WRITABLE} 'afile/x/c.png' \(.*afile is a file, not a"),
+        (["--out", "/dev/null"], rf"--out {_WRITABLE} '/dev/null' \(not a regular file\)$"),
+        (["--out", "labels.npy"], r"--out must not overwrite an input, got 'labels.npy' \(the --labels file"),
+        (["--out", "c.png", "--plot", "c.png"], r"--plot must be another file than --out, got 'c.png' for"),
+    ],
+)  # fmt: skip
+def test_unusable_outputs_fail_before_any_work(files, capsys, monkeypatch, outputs, message):
+    from knnoise.predict import cli
+
+    monkeypatch.chdir(files)
+    monkeypatch.setattr(cli, "predict", lambda *a, **k: pytest.fail("computed despite an unusable output"))
+    (files / "adir").mkdir()
+    (files / "afile").write_text("x")
+    status, out, err = _run(capsys, *_base(files), *outputs)
+    assert status == 2 and out == "" and err.count("\n") == 1, err
+    assert re.fullmatch(r"error: " + message.removesuffix("$") + r".*\n", err), err
+
+
+def test_a_read_only_folder_is_found_before_any_work(files, capsys, monkeypatch):
+    """Whoever runs it (root writes anywhere): a probe file is tried in the folder, here refused."""
+    import tempfile
+
+    from knnoise.predict import cli
+
+    monkeypatch.setattr(cli, "predict", lambda *a, **k: pytest.fail("computed despite an unusable output"))
+    monkeypatch.setattr(tempfile, "mkstemp", lambda **k: (_ for _ in ()).throw(PermissionError(13, "no")))
+    status, out, err = _run(capsys, *_base(files), "--plot", str(files / "ro" / "c.png"))
+    assert status == 2 and out == ""
+    assert re.fullmatch(r"error: --plot must be a file path in a writable folder, got '.*ro/c.png' "
+                        r"\(.* is not writable: no\)\n", err), err  # fmt: skip
+
+
+def test_outputs_are_written_all_or_none(files, capsys, monkeypatch):
+    """--out works, --plot fails (a full disk): neither lands, an old --out is kept, exit 2 naming --plot."""
+    from matplotlib.figure import Figure
+
+    (files / "curves.csv").write_text("old\n")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", full_disk)
+    args = [*_base(files), "--out", str(files / "curves.csv"), "--plot", str(files / "new" / "c.png")]
+    status, out, err = _run(capsys, *args)
+    assert status == 2 and "flip noise: expected accuracy" in out
+    assert re.fullmatch(r"error: --plot '.*c.png' could not be written \(No space left on device\); "
+                        r"nothing was written\n", err), err  # fmt: skip
+    assert (files / "curves.csv").read_text() == "old\n"
+    assert not (files / "new").exists() and not list(files.glob(".*.tmp"))
+
+
+def test_ctrl_c_exits_130_leaving_no_partial_file(files, capsys, monkeypatch):
+    from matplotlib.figure import Figure
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", interrupted)  # while the outputs are being written
+    outputs = ["--out", str(files / "c.csv"), "--plot", str(files / "c.png")]
+    status, out, err = _run(capsys, *_base(files), *outputs)
+    assert status == 130 and err == "error: interrupted\n"
+    assert not (files / "c.csv").exists() and not list(files.glob(".*.tmp"))
+
+
+def test_ctrl_c_in_a_real_run(files):
+    """SIGINT while the solver runs: exit 130, one line, no traceback, no output file."""
+    rng = np.random.default_rng(0)
+    logits = 3 * rng.normal(size=(3000, 10))
+    np.save(files / "big.npy", torch.softmax(torch.tensor(logits), 1).numpy())
+    np.save(files / "big_labels.npy", logits.argmax(1))
+    command = [sys.executable, "-u", "-m", "knnoise", "predict", "--softmax", "big.npy", "--labels",
+               "big_labels.npy", "--noise", "uniform", "flip", "--gammas", "0:1:0.01", "--ks", "1:200",
+               "--out", "out/c.csv", "--plot", "c.png", "--no-progress"]  # fmt: skip  # minutes of work
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    with subprocess.Popen(command, cwd=files, **pipes) as run:
+        assert run.stdout.readline().startswith("softmax big.npy: 3000 test examples")  # computing now
+        time.sleep(0.5)
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=120)
+    assert run.returncode == 130 and err == "error: interrupted\n", err
+    assert not (files / "out").exists() and not (files / "c.png").exists()
+    assert not list(files.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_a_mixed_precision_softmax_file(files, capsys, softmax, dtype):
+    """Saved from a mixed-precision network: read, held to its own dtype's rounding, computed."""
+    torch.save(torch.from_numpy(softmax).to(dtype), files / "mixed.pt")
+    args = _base(files)
+    args[1] = str(files / "mixed.pt")
+    status, out, err = _run(capsys, *args)
+    name = str(dtype).removeprefix("torch.")
+    assert status == 0 and err == "", err
+    assert re.search(rf"softmax .*mixed.pt: 60 test examples x 4 classes \({name}; row sums within", out)
+
+
+@pytest.mark.parametrize(
+    ("flag", "content", "message"),
+    [
+        ("--softmax", "png",
+         r"--softmax must be a readable .npy file, got '.*x.npy' \(not a numpy file: it does not start "
+         r"with numpy's .npy header or an .npz zip; it looks like a PNG image\)\n"),
+        ("--softmax", "module",
+         r"--softmax must be a readable torch .pt file, got '.*x.pt' \(it holds a pickled "
+         r"torch.nn.modules.linear.Linear object, which loading with weights_only=True refuses: save "),
+        ("--labels", "2.5",
+         r"--labels .*x.csv must be integer labels \(whole numbers such as 2 or 2.0\), got 2.5 \(row 7\)\n"),
+    ],
+)  # fmt: skip
+def test_plain_messages_for_bad_files(files, capsys, labels, flag, content, message):
+    if content == "png":
+        path = files / "x.npy"
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    elif content == "module":
+        path = files / "x.pt"
+        torch.save(torch.nn.Linear(2, 2), path)
+    else:
+        path = files / "x.csv"
+        path.write_text("\n".join(["2.5" if i == 7 else f"{y}.0" for i, y in enumerate(labels)]))
+    args = _base(files)
+    args[args.index(flag) + 1] = str(path)
+    status, out, err = _run(capsys, *args)
+    assert status == 2 and out == "" and err.count("\n") == 1 and "\x1b" not in err
+    assert re.match("error: " + message, err), err
+
+
+def test_an_os_error_while_reading_names_the_file(files, capsys, monkeypatch):
+    from knnoise.predict import cli
+
+    def unreadable(spec, name):
+        raise PermissionError(13, "Permission denied", str(spec))
+
+    monkeypatch.setattr(cli, "read_table", unreadable)
+    status, out, err = _run(capsys, *_base(files))
+    assert status == 2 and out == ""
+    assert re.fullmatch(r"error: an input could not be read \(Permission denied: .*softmax.npy\)\n", err), err

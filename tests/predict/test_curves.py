@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from matplotlib.figure import Figure
 
 from knnoise import noise, predict
@@ -120,3 +121,29 @@ def test_errors_come_before_any_solver_work(monkeypatch, softmax, labels, change
     args |= {k: variants.get(v, v) if isinstance(v, str) else v for k, v in change.items()}
     with pytest.raises(error, match=message):
         predict.predict(**args)
+
+
+def test_torch_tensors_of_any_float_dtype_are_accepted(softmax, labels):
+    """A softmax straight from a network (requires_grad; bfloat16 under mixed precision) and tensor labels:
+    the same curves as the same numbers in float64, each dtype held to its own rounding."""
+    logits = torch.log(torch.from_numpy(softmax).double()).requires_grad_()
+    for dtype in (torch.bfloat16, torch.float16, torch.float32):
+        rows = torch.softmax(logits, dim=1).to(dtype)
+        assert rows.requires_grad
+        wide = rows.detach().double().numpy()
+        got = predict.predict_curves(rows, torch.from_numpy(labels), "flip", GAMMAS, KS)
+        expected = predict.predict_curves(wide / wide.sum(axis=1, keepdims=True), labels, "flip", GAMMAS, KS)
+        np.testing.assert_allclose(got.accuracy, expected.accuracy, rtol=0, atol=1e-13)
+    with pytest.raises(ValueError, match=r"softmax must have rows summing to 1 \(within 0.01 for bfloat16\)"):
+        predict.predict(torch.from_numpy(softmax * 0.95).bfloat16(), labels, "flip", GAMMAS, KS)
+    with pytest.raises(TypeError, match=r"labels must be integer labels \(whole numbers such as 2 or 2.0\), "
+                       r"got 2.5 \(row 0\)"):  # fmt: skip
+        predict.predict(softmax, torch.tensor([2.5] * len(labels)), "flip", GAMMAS, KS)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU")
+def test_a_softmax_on_the_gpu(softmax, labels):
+    rows = torch.from_numpy(softmax).cuda().bfloat16()
+    got = predict.predict_curves(rows, torch.from_numpy(labels).cuda(), "uniform", GAMMAS, KS)
+    expected = predict.predict_curves(rows.cpu(), labels, "uniform", GAMMAS, KS)
+    np.testing.assert_array_equal(got.accuracy, expected.accuracy)

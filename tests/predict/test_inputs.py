@@ -28,6 +28,25 @@ def test_float16_and_coarse_text(tmp_path, softmax):
     np.testing.assert_allclose(read_softmax(tmp_path / "e.csv"), softmax, atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_a_mixed_precision_softmax_is_held_to_its_own_rounding(tmp_path, dtype):
+    """bfloat16 (eps 2**-7) and float16 (eps 2**-10) rows from torch.softmax, 1000 classes: accepted as
+    saved; rows off by more than their dtype's tolerance are refused, naming the dtype."""
+    logits = 3 * torch.randn(50, 1000, generator=torch.Generator().manual_seed(0))
+    rows = torch.softmax(logits, dim=1).to(dtype)
+    off = (rows.double().sum(dim=1) - 1).abs().max().item()
+    assert off > 1e-4  # far outside float32's tolerance (4.8e-4 at L = 1000, 4.8e-5 at L = 100)
+    torch.save(rows, tmp_path / "p.pt")
+    read = read_softmax(tmp_path / "p.pt")
+    np.testing.assert_allclose(read.sum(axis=1), 1.0, rtol=0, atol=1e-15)
+    wide = rows.double().numpy()
+    np.testing.assert_allclose(read, wide / wide.sum(axis=1, keepdims=True), rtol=1e-15)
+    torch.save((rows.float() * 0.97).to(dtype), tmp_path / "low.pt")
+    name = str(dtype).removeprefix("torch.")
+    with pytest.raises(ValueError, match=rf"low.pt must have rows summing to 1 \(within 0.01 for {name}\)"):
+        read_softmax(tmp_path / "low.pt")
+
+
 def test_rows_summing_to_0_9_are_refused_naming_the_file(tmp_path, softmax):
     exact = softmax.astype(np.float64)
     bad = 0.9 * exact / exact.sum(axis=1, keepdims=True)
@@ -104,8 +123,9 @@ def test_labels_out_of_range_wrong_count_not_integers(tmp_path, files, labels):
     count = r"^labels .*labels.csv must be 61 labels, one per row of the softmax, got 60 labels$"
     with pytest.raises(ValueError, match=count):
         read_labels(files / "labels.csv", n_rows=61)
-    np.save(tmp_path / "half.npy", np.array([0.5, 1.0]))
-    with pytest.raises(TypeError, match=r"half.npy must be integer labels, got dtype float64"):
+    np.save(tmp_path / "half.npy", np.array([1.0, 2.5]))
+    whole = r"half.npy must be integer labels \(whole numbers such as 2 or 2.0\), got 2.5 \(row 1\)$"
+    with pytest.raises(TypeError, match=whole):
         read_labels(tmp_path / "half.npy")
 
 

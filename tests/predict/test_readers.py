@@ -53,7 +53,10 @@ def test_torch_tensor_dict_and_bfloat16(tmp_path, files, softmax, labels):
     with pytest.raises(ValueError, match=r"holding one tensor, or name one as FILE:KEY.*2 tensors"):
         read_table(tmp_path / "two.pth", "softmax")
     torch.save(t.to(torch.bfloat16), tmp_path / "bf16.pt")
-    assert read_table(tmp_path / "bf16.pt", "softmax").values.dtype == np.float32
+    bf16 = read_table(tmp_path / "bf16.pt", "softmax")  # widened exactly; its dtype's name is kept
+    assert bf16.values.dtype == np.float32 and bf16.stored == "bfloat16" and bf16.dtype == "bfloat16"
+    np.testing.assert_array_equal(bf16.values, t.to(torch.bfloat16).float().numpy())
+    assert table.stored is None and table.dtype == "float32"
     torch.save([1, 2, 3], tmp_path / "list.pt")
     with pytest.raises(ValueError, match=r"softmax must be a .pt file holding a tensor or a dict with one, "
                        r"got .*list.pt' \(it holds a list\)"):  # fmt: skip
@@ -136,3 +139,36 @@ def test_a_directory_and_a_key_on_a_single_array(tmp_path, softmax):
     torch.save(torch.from_numpy(softmax), tmp_path / "p.pt")
     with pytest.raises(ValueError, match=r"holds a single tensor, not a dict; drop the key 'x'"):
         read_table(f"{tmp_path / 'p.pt'}:x", "softmax")
+
+
+def test_a_file_that_is_not_numpy_says_so(tmp_path):
+    """Not numpy's advice to pass allow_pickle: what the file is (a PNG renamed .npy)."""
+    (tmp_path / "img.npy").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    message = (
+        r"^softmax must be a readable .npy file, got '.*img.npy' \(not a numpy file: it does not start "
+        r"with numpy's .npy header or an .npz zip; it looks like a PNG image\)$"
+    )
+    with pytest.raises(ValueError, match=message) as info:
+        read_table(tmp_path / "img.npy", "softmax")
+    assert "allow_pickle" not in str(info.value)
+    (tmp_path / "t.npy").write_text("0.5,0.5\n")
+    with pytest.raises(ValueError, match=r"not a numpy file: .*; it looks like text \(a .csv/.txt table\?\)"):
+        read_table(tmp_path / "t.npy", "softmax")
+    (tmp_path / "e.npz").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"\(not a numpy file: it is empty\)$"):
+        read_table(tmp_path / "e.npz", "softmax")
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match=r"\(it holds Python objects \(an object array\), which are not"):
+        read_table(tmp_path / "obj.npy", "softmax")
+
+
+def test_a_pickled_module_is_named_without_colour_codes(tmp_path):
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "model.pt")
+    message = (
+        r"^softmax must be a readable torch .pt file, got '.*model.pt' \(it holds a pickled "
+        r"torch.nn.modules.linear.Linear object, which loading with weights_only=True refuses: save "
+        r"tensors, e.g. torch.save\(softmax.cpu\(\), path\) or a dict of tensors\)$"
+    )
+    with pytest.raises(ValueError, match=message) as info:
+        read_table(tmp_path / "model.pt", "softmax")
+    assert "\x1b" not in str(info.value) and "\n" not in str(info.value)

@@ -1,0 +1,294 @@
+"""Paper-scale grids in short leases: train the networks no results table holds yet, within a time budget.
+
+The paper's Fig. 4 grid on MNIST is 53 noise levels x 10 repeats = 530 networks of 20 epochs: hours, where a
+GPU comes in leases of minutes. :func:`run_grid` makes progress in any lease and picks up where the last
+one stopped, on this machine or another:
+
+- **what is done** is read from the committed tables under ``results/paper`` (:func:`done_cells`): a
+  network is done when some table holds a row with its noise, level and repeat under the same dataset,
+  model, schedule and training-set size; tables from several runs merge without duplicates
+  (:func:`knnoise.experiments.paper_results.merge_tables`);
+- **breadth first** (:func:`order`): repeat 0 of every level of every noise model before any level gets a
+  repeat 1, the clean network first (the locally concentrated cells start from its features) and the
+  concentrated cells after the randomly spread ones;
+- **within the budget**: a network (or a group of networks on a GPU) is started only when its estimated
+  time fits in what is left; the estimate is the slowest network trained so far, remembered between runs
+  under ``$KNNOISE_CACHE/grid`` (without one, the first network is started regardless);
+- **one row at a time**: every finished network is appended to this run's table atomically (the whole CSV
+  rewritten through a temporary file), so an interrupted run keeps every network it finished; the networks
+  themselves are in the training cache, so a Fig. 4 chapter run afterwards loads them.
+
+Each cell is :func:`knnoise.experiments.networks.dnn_cell`, exactly as the chapter's sweep runs it, in this
+process or on a Dask executor (:mod:`knnoise.experiments.engine`).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from knnoise._io import cache_dir, read_json, write_json, write_text
+from knnoise.dnn import group_size, pick_device
+from knnoise.dnn.grouped import GROUP_MODELS
+from knnoise.experiments import paper_results
+from knnoise.experiments.datasets import load_dataset
+from knnoise.experiments.networks import CLEAN_CELL, NOISE_KINDS, cell_options, dnn_cell, train_cells_grouped
+from knnoise.experiments.sweep import Cell, check_importable
+
+__all__ = ["GridReport", "done_cells", "order", "run_grid"]
+
+_ROW_KEY = ("noise", "gamma", "repeat")
+_GAMMA_DECIMALS = 9  # as paper_results.merge_tables: levels compared after rounding
+
+
+@dataclass(frozen=True)
+class GridReport:
+    """What :func:`run_grid` did: this run's table (None if it trained nothing), networks trained, cells
+    still missing afterwards, the grid's size, whether the budget stopped it, and its wall time."""
+
+    table: Path | None
+    trained: int
+    missing: int
+    total: int
+    stopped_by_budget: bool
+    seconds: float
+
+
+def order(levels: Mapping[str, Iterable[float]], repeats: int) -> list[Cell]:
+    """The grid's cells breadth first: repeat by repeat; in each, the clean cell (uniform, gamma 0) first,
+    then the randomly spread kinds level by level, then the locally concentrated cells."""
+    kinds = [k for k in NOISE_KINDS if k in levels] + [k for k in levels if k not in NOISE_KINDS]
+    cells = []
+    for repeat in range(repeats):
+        spread = [Cell(k, float(g), repeat) for k in kinds if k != "concentrated" for g in levels[k]]
+        spread.sort(key=lambda c: (c.gamma != 0 or c.noise != "uniform", c.gamma))  # clean first
+        cells += spread + [Cell("concentrated", float(g), repeat) for g in levels.get("concentrated", ())]
+    return cells
+
+
+def _identity(params: Mapping[str, Any], train_images: int) -> dict[str, Any]:
+    schedule = params["schedule"]
+    return {
+        "dataset": params["dataset"], "model": schedule.get("model", "mnist"), "epochs": schedule["epochs"],
+        "lr": float(schedule["lr"]), "lr_halving_every": schedule.get("lr_halving_every"),
+        "train_images": train_images,
+    }  # fmt: skip
+
+
+def _matches(table: pd.DataFrame, identity: Mapping[str, Any]) -> pd.Series:
+    keep = pd.Series(True, index=table.index)
+    for column, value in identity.items():
+        if value is None:
+            keep &= table[column].isna()
+        elif isinstance(value, str):
+            keep &= table[column].astype(str) == value
+        else:
+            keep &= pd.to_numeric(table[column], errors="coerce") == value
+    return keep
+
+
+def done_cells(tables: Iterable[pd.DataFrame], identity: Mapping[str, Any]) -> set[tuple[str, float, int]]:
+    """``(noise, gamma, repeat)`` of every network of experiment ``identity`` that a table holds."""
+    merged = paper_results.merge_tables(tables)
+    rows = merged[_matches(merged, identity)] if len(merged) else merged
+    return {(str(n), round(float(g), _GAMMA_DECIMALS), int(r)) for n, g, r in rows[list(_ROW_KEY)].values}
+
+
+def _key(cell: Cell) -> tuple[str, float, int]:
+    return cell.noise, round(cell.gamma, _GAMMA_DECIMALS), cell.repeat
+
+
+class _Table:
+    """This run's results table: rows appended one network at a time, each time written atomically."""
+
+    def __init__(self, folder: Path, identity: Mapping[str, Any], where: Mapping[str, str]) -> None:
+        self.stem = f"fig4_{identity['dataset']}_{identity['train_images']}x{identity['epochs']}"
+        self.path = folder / f"{self.stem}_grid_{where['date']}_{uuid.uuid4().hex[:6]}.csv"
+        self.fixed = {**identity, **where}
+        self.rows: list[dict[str, Any]] = []
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        self.rows.append({**row, **self.fixed})
+        table = pd.DataFrame(self.rows).reindex(columns=list(paper_results.COLUMNS))
+        write_text(self.path, table.to_csv(index=False))
+
+
+class _Clock:
+    """The budget: seconds left, and per way of training (``"lone"``, ``"group"``) the slowest network so
+    far, remembered under ``$KNNOISE_CACHE/grid`` per experiment, so that the next lease starts with an
+    estimate."""
+
+    def __init__(self, budget: float | None, memo: Path, now: Callable[[], float]) -> None:
+        self.budget, self.memo, self.now, self.start = budget, memo, now, now()
+        saved = read_json(memo, check=lambda p: isinstance(p, dict))
+        self.per_network: dict[str, float] = {str(k): float(v) for k, v in (saved or {}).items()}
+
+    def left(self) -> float:
+        return float("inf") if self.budget is None else self.budget - (self.now() - self.start)
+
+    def fits(self, networks: int, mode: str = "lone") -> bool:
+        """Whether ``networks`` more (side by side, or as one group) would finish within the budget."""
+        if self.budget is None:
+            return True
+        if mode not in self.per_network:  # nothing measured yet: the first network is the measurement
+            return self.left() > 0
+        return self.per_network[mode] * max(networks, 1) <= self.left()
+
+    def record(self, seconds: float, networks: int = 1, mode: str = "lone") -> None:
+        per = seconds / max(networks, 1)
+        self.per_network[mode] = max(per, self.per_network.get(mode, 0.0))
+        write_json(self.memo, self.per_network)
+
+
+def _row(cell: Cell, options: Mapping[str, Any]) -> tuple[dict[str, Any], float]:
+    """Train (or load) one cell's network; its results row and the seconds it took."""
+    start = time.perf_counter()
+    row = {**cell.fields(), **dnn_cell(cell, **options)}
+    return row, time.perf_counter() - start
+
+
+def _groupable(cell: Cell) -> bool:
+    return cell.noise != "concentrated" and not (cell.gamma == 0 and cell.repeat == 0)
+
+
+def _train_group(cells: list[Cell], ds: Any, options: Mapping[str, Any], clock: _Clock) -> None:
+    """On a GPU: the networks of ``cells`` as one stacked group, into the training cache."""
+    start = clock.now()
+    trained = train_cells_grouped(
+        ds, cells, options["schedule"], seed=options["seed"], device=options["device"]
+    )
+    if trained:
+        clock.record(clock.now() - start, trained, "group")
+
+
+def _run_here(todo: Sequence[Cell], run: _Run, group: int) -> int:
+    """The cells in this process, in order; runs of randomly spread cells as groups of ``group`` (> 1: a
+    GPU), each started only if the whole group fits the budget."""
+    trained, i = 0, 0
+    while i < len(todo):
+        batch = [todo[i]]
+        if group > 1 and _groupable(todo[i]):
+            while len(batch) < group and i + len(batch) < len(todo) and _groupable(todo[i + len(batch)]):
+                batch.append(todo[i + len(batch)])
+            if not run.clock.fits(len(batch), "group"):
+                break
+            _train_group(batch, run.ds, run.options, run.clock)
+        elif not run.clock.fits(1):
+            break
+        for cell in batch:
+            start = run.clock.now()
+            row, _ = _row(cell, run.options)
+            run.finished(row, run.clock.now() - start if len(batch) == 1 else None)
+        trained, i = trained + len(batch), i + len(batch)
+    return trained
+
+
+def _run_on(pool: Executor, slots: int, todo: Sequence[Cell], run: _Run) -> int:
+    """The cells on an executor, at most ``slots`` at a time, the clean network alone first (the
+    concentrated cells start from its features); a cell starts only if it fits the budget."""
+    check_importable(pool, dnn_cell)
+    queue, running, trained = list(todo), {}, 0
+    while queue or running:
+        alone = bool(queue) and queue[0] == CLEAN_CELL
+        while queue and len(running) < (1 if alone else slots) and run.clock.fits(1):
+            cell = queue.pop(0)  # a network beside the running ones finishes in its own time
+            running[pool.submit(_row, cell, run.options)] = cell
+            if alone:
+                break
+        if not running:
+            break
+        finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+        for future in finished:
+            running.pop(future)
+            run.finished(*future.result())
+            trained += 1
+    return trained
+
+
+@dataclass
+class _Run:
+    """One grid run's state: the cells' options, the dataset, the table, the clock and the bar."""
+
+    options: Mapping[str, Any]
+    ds: Any
+    table: _Table
+    clock: _Clock
+    bar: Any
+
+    def finished(self, row: Mapping[str, Any], seconds: float | None) -> None:
+        """A network is done: its row into the table (atomically); its time (if trained lone) measured."""
+        self.table.append(row)
+        if seconds is not None:
+            self.clock.record(seconds)
+        self.bar.update()
+
+
+def run_grid(
+    params: Mapping[str, Any],
+    *,
+    folder: str | Path,
+    budget: float | None = None,
+    executor: Executor | None = None,
+    slots: int = 1,
+    progress: bool = True,
+    now: Callable[[], float] = time.monotonic,
+) -> GridReport:
+    """Train the networks of Fig. 4's grid that no table in ``folder`` holds yet, within ``budget`` seconds.
+
+    Parameters
+    ----------
+    params : mapping
+        The ``fig4_dnn`` chapter's validated parameters (the data options, ``schedule``, ``seed``,
+        ``device``, ``repeats`` and the ``<kind>_gammas``), e.g. from a profile.
+    folder : path
+        Where the results tables are (read to skip what is done) and this run's table is written.
+    budget : float or None
+        Wall-time budget in seconds; None: until the grid is complete.
+    executor, slots : Executor or None, int
+        Run the cells there (a Dask executor, :func:`knnoise.experiments.engine.executor`), ``slots`` at a
+        time (its worker count); None: in this process, one at a time.
+    progress : bool
+        A progress bar over the grid's networks.
+    now : callable
+        The clock (seconds); tests pass a fake one.
+
+    Returns
+    -------
+    GridReport
+    """
+    options = cell_options(params)
+    ds = load_dataset(params["dataset"], data_path=options["data_path"], train_subset=options["train_subset"],
+                      test_subset=options["test_subset"], seed=options["seed"])  # fmt: skip
+    identity = _identity(params, ds.n_train)
+    folder = Path(folder)
+    levels = {kind: list(params[f"{kind}_gammas"]) for kind in NOISE_KINDS}
+    cells = order(levels, params["repeats"])
+    done = done_cells(paper_results.load_tables(folder).values(), identity)
+    todo = [c for c in cells if _key(c) not in done]
+    device = pick_device(params["device"])
+    folder.mkdir(parents=True, exist_ok=True)
+    table = _Table(folder, identity, paper_results.provenance(str(device), root=folder))  # folder's commit
+    clock = _Clock(budget, cache_dir() / "grid" / f"{table.stem}_{device.type}.json", now)
+    group = 1
+    if executor is None and device.type == "cuda" and identity["model"] in GROUP_MODELS:
+        group = group_size(ds, model=identity["model"], device=device)
+    with tqdm(total=len(cells), initial=len(cells) - len(todo), desc="grid", unit="net",
+              disable=not progress) as bar:  # fmt: skip
+        run = _Run(options, ds, table, clock, bar)
+        trained = _run_here(todo, run, group) if executor is None else _run_on(executor, slots, todo, run)
+    return GridReport(
+        table=table.path if table.rows else None,
+        trained=trained,
+        missing=len(todo) - trained,
+        total=len(cells),
+        stopped_by_budget=trained < len(todo),
+        seconds=now() - clock.start,
+    )

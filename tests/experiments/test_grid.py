@@ -1,0 +1,177 @@
+"""knnoise.experiments.grid: a budgeted, resumable Fig. 4 grid — breadth-first order, the budget, rows
+appended one network at a time, tables merged without duplicates, resumed runs equal to one run."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from knnoise.experiments import engine, grid, paper_results
+from knnoise.experiments.sweep import Cell
+
+REPO = Path(__file__).resolve().parents[2]
+
+PARAMS = {  # a smoke-scale Fig. 4 grid: 5 levels x 2 repeats, one epoch on 300 digits
+    "dataset": "digits", "data_path": None, "train_subset": 300, "test_subset": 100, "seed": 0,
+    "device": "cpu", "repeats": 2, "n_jobs": 1,
+    "schedule": {"model": "mnist", "epochs": 1, "lr": 0.01, "lr_halving_every": None},
+    "uniform_gammas": [0.0, 0.5], "flip_gammas": [0.45], "general_gammas": [0.5],
+    "concentrated_gammas": [0.25],
+}  # fmt: skip
+COMPARED = [
+    "noise",
+    "gamma",
+    "repeat",
+    "accuracy",
+    "selected",
+    "changed",
+    "best_epoch",
+    *paper_results.IDENTITY,
+]
+
+
+def ticking_clock(step: float = 1.0):
+    """A fake clock that advances ``step`` seconds every time it is read."""
+    counter = itertools.count()
+    return lambda: next(counter) * step
+
+
+def _rows(folder) -> pd.DataFrame:
+    merged = paper_results.merge_tables(paper_results.load_tables(folder).values())
+    key = {(c.noise, c.gamma, c.repeat): i for i, c in enumerate(grid.order(_levels(), PARAMS["repeats"]))}
+    merged["order"] = [key[(n, g, r)] for n, g, r in merged[["noise", "gamma", "repeat"]].values]
+    return merged.sort_values("order")[COMPARED].reset_index(drop=True)
+
+
+def _levels():
+    return {k: PARAMS[f"{k}_gammas"] for k in ("uniform", "flip", "general", "concentrated")}
+
+
+def test_order_is_breadth_first_clean_first_concentrated_last():
+    cells = grid.order({"flip": [0.3, 0.0], "uniform": [0.5, 0.0], "concentrated": [0.2]}, repeats=2)
+    assert cells[:5] == [Cell("uniform", 0.0, 0), Cell("flip", 0.0, 0), Cell("flip", 0.3, 0),
+                         Cell("uniform", 0.5, 0), Cell("concentrated", 0.2, 0)]  # fmt: skip
+    assert [c.repeat for c in cells] == [0] * 5 + [1] * 5  # every level once before any twice
+    assert len(set(cells)) == len(cells)
+
+
+def test_merge_keeps_each_network_once_the_earliest_first():
+    row = dict.fromkeys(paper_results.COLUMNS, 1)
+    row |= {
+        "noise": "flip",
+        "gamma": 0.3,
+        "repeat": 0,
+        "dataset": "mnist",
+        "model": "mnist",
+        "date": "2026-12-02",
+    }
+    later = {**row, "accuracy": 0.5, "date": "2026-12-03"}
+    rounded = {**row, "gamma": 0.3 + 1e-12, "accuracy": 0.7, "date": "2026-12-04"}  # a CSV round trip
+    other = {**row, "repeat": 1, "accuracy": 0.9}
+    merged = paper_results.merge_tables([pd.DataFrame([later, other]), pd.DataFrame([rounded, row])])
+    assert sorted(merged.accuracy) == [0.9, 1]  # the 2026-12-02 row of repeat 0, and repeat 1
+    done = grid.done_cells([merged], {"dataset": "mnist", "model": "mnist"})
+    assert done == {("flip", 0.3, 0), ("flip", 0.3, 1)}
+    assert grid.done_cells([merged], {"dataset": "cifar10"}) == set()
+
+
+def test_a_budget_stops_cleanly_and_resumed_runs_equal_one_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache-a"))
+    interrupted = tmp_path / "interrupted"
+    reports = []
+    for _ in range(12):
+        report = grid.run_grid(PARAMS, folder=interrupted, budget=8.0, now=ticking_clock(), progress=False)
+        reports.append(report)
+        if not report.missing:
+            break
+    assert reports[0].stopped_by_budget and 0 < reports[0].trained < reports[0].total == 10
+    assert len(reports) >= 4  # interrupted at least three times
+    assert sum(r.trained for r in reports) == 10 and not reports[-1].missing
+    assert len(list(interrupted.glob("*.csv"))) == len([r for r in reports if r.trained])
+    # one uninterrupted run, in a fresh cache (so it trains every network itself)
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache-b"))
+    whole = grid.run_grid(PARAMS, folder=tmp_path / "whole", progress=False)
+    assert (whole.trained, whole.missing, whole.stopped_by_budget) == (10, 0, False)
+    pd.testing.assert_frame_equal(_rows(interrupted), _rows(tmp_path / "whole"), check_exact=True)
+    again = grid.run_grid(PARAMS, folder=tmp_path / "whole", progress=False)
+    assert (again.trained, again.table) == (0, None)  # nothing left: nothing trained, no new table
+
+
+def test_no_network_is_started_that_the_estimate_says_cannot_finish(tmp_path, monkeypatch):
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache"))
+    first = grid.run_grid(PARAMS, folder=tmp_path, budget=4.0, now=ticking_clock(), progress=False)
+    assert first.trained == 1  # the measurement (3 fake seconds for 1) leaves no room for a second
+    # the estimate is remembered: a later lease with less than one network's time starts nothing
+    second = grid.run_grid(PARAMS, folder=tmp_path, budget=1.5, now=ticking_clock(), progress=False)
+    assert (second.trained, second.table) == (0, None) and second.stopped_by_budget
+
+
+def test_the_table_holds_provenance_and_the_chapter_s_numbers(tmp_path, monkeypatch):
+    from knnoise.experiments import fig4_dnn
+
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache"))
+    report = grid.run_grid(PARAMS, folder=tmp_path, progress=False)
+    table = pd.read_csv(report.table)
+    assert list(table.columns) == list(paper_results.COLUMNS) and len(table) == 10
+    assert set(table.train_images) == {300} and set(table.epochs) == {1}
+    # the chapter's sweep afterwards loads the grid's networks: the same accuracies
+    sweep = fig4_dnn.train_networks(PARAMS).sort_values(["noise", "gamma", "repeat"])
+    mine = table.sort_values(["noise", "gamma", "repeat"])
+    assert mine.accuracy.tolist() == sweep.accuracy.tolist()
+
+
+@pytest.mark.slow
+def test_on_dask_the_grid_gives_the_in_process_table(tmp_path, monkeypatch):
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache-here"))
+    grid.run_grid(PARAMS, folder=tmp_path / "here", progress=False)
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache-dask"))
+    with engine.executor(2) as ex:
+        report = grid.run_grid(PARAMS, folder=tmp_path / "dask", executor=ex, slots=2, progress=False)
+    assert (report.trained, report.missing) == (10, 0)
+    pd.testing.assert_frame_equal(_rows(tmp_path / "dask"), _rows(tmp_path / "here"), check_exact=True)
+
+
+def _cli(capsys, *argv: str) -> tuple[int, str, str]:
+    from knnoise.book.grid import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:  # argparse's usage errors
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--budget", "abc"], "error: argument --budget: must be a positive duration"),
+        (["--budget", "-5m"], "error: argument --budget"),
+        (["--profile", "smoke"], "error: profile 'smoke' sets no save_results for fig4_dnn: pass --out"),
+        (["--profile", "nope", "--out", "x"], "error: unknown profile 'nope'"),
+        (["--profile", "smoke", "--out", "x", "-p", "repeats", "0"], "error: fig4_dnn: repeats must be"),
+        (["--profile", "smoke", "--out", "x", "--scheduler", "nowhere"], "error: scheduler must be"),
+    ],
+)
+def test_the_command_refuses_bad_input_in_one_line(capsys, argv, message, tmp_path, monkeypatch):
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _cli(capsys, "--root", str(REPO), *argv)
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(message), err
+    assert "Traceback" not in err and not any(tmp_path.glob("x/*.csv"))
+
+
+def test_the_command_fills_the_table_then_reports_it_complete(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache"))
+    small = ["--root", str(REPO), "--profile", "smoke", "--out", str(tmp_path / "tables"), "--no-progress",
+             "-p", "train_subset", "300", "-p", "test_subset", "100"]  # fmt: skip
+    code, out, _ = _cli(capsys, *small)
+    assert code == 0 and "trained 6 network(s)" in out and "the grid is complete: 6 network(s)" in out
+    (table,) = (tmp_path / "tables").glob("fig4_digits_300x1_grid_*.csv")
+    assert len(pd.read_csv(table)) == 6
+    code, out, _ = _cli(capsys, *small)
+    assert code == 0 and "trained 0 network(s)" in out and "complete" in out
