@@ -1,5 +1,6 @@
 """Networks per hour: one at a time (knnoise.dnn.train) against a group trained as one stacked model
-(knnoise.dnn.train_group) with group sizes 1, 4, 16, in the same run, as ratios against one at a time.
+(knnoise.dnn.train_group) with group sizes 1, 4, 16 on the CPU and 1, 8, 32, 128 on a GPU (as many as
+:func:`knnoise.dnn.group_size` says fit), in the same run, as ratios against one at a time.
 
 Workload: the MNIST net on 6,000 MNIST training images (1,000 test images), one epoch of the paper's
 schedule, no training-set outputs; every network has its own noisy labels (20% uniform noise, its own
@@ -21,7 +22,7 @@ import torch
 from torch.nn import functional as F
 
 from knnoise.data import load
-from knnoise.dnn import PAPER_SCHEDULES, pick_device, train, train_group
+from knnoise.dnn import PAPER_SCHEDULES, group_size, pick_device, train, train_group
 from knnoise.dnn._stacked import _Stack
 from knnoise.dnn.devices import _on_device
 from knnoise.dnn.models import build_model
@@ -29,7 +30,7 @@ from knnoise.dnn.training import _param_groups
 
 N_TRAIN, N_TEST, GAMMA = 6_000, 1_000, 0.2
 LONE = 2  # networks trained one at a time, before and after the groups
-SIZES = (1, 4, 16)
+SIZES = {"cpu": (1, 4, 16), "cuda": (1, 8, 32, 128)}  # group sizes by device type (a GPU: as many as fit)
 
 
 def _noisy(y: np.ndarray, n: int) -> list[np.ndarray]:
@@ -108,12 +109,14 @@ def main() -> None:
     ds = load("mnist").subset(n_train=N_TRAIN, n_test=N_TEST, seed=0)
     kwargs = {**PAPER_SCHEDULES["mnist"], "epochs": 1, "train_outputs": False, "progress": False}
     kwargs.update(device=str(dev), num_threads=threads)
-    labels = _noisy(ds.y_train, max(SIZES))
+    fit = group_size(ds, device=dev) if dev.type == "cuda" else max(SIZES["cpu"])
+    sizes = [g for g in SIZES[dev.type] if g <= fit]
+    labels = _noisy(ds.y_train, max(sizes))
     print(f"torch {torch.__version__} on {dev} ({threads or 'default'} threads); MNIST net, {N_TRAIN:,} "
           f"training images, {N_TEST:,} test images, 1 epoch, batch 256; seconds per network")  # fmt: skip
     _lone(ds, labels[:1], kwargs)  # warm-up, untimed (oneDNN primitive creation, first-touch memory)
     before = _lone(ds, labels[:LONE], kwargs)
-    group = {g: _grouped(ds, labels[:g], kwargs) for g in SIZES}
+    group = {g: _grouped(ds, labels[:g], kwargs) for g in sizes}
     after = _lone(ds, labels[:LONE], kwargs)
     lone = (before + after) / 2
     print(f"  one at a time: {before:7.2f} s before, {after:7.2f} s after the groups -> "

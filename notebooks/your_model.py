@@ -119,12 +119,13 @@ glue_values(**{f"your_model_{name}": value for name, value in your_model.quoted(
 # ## Your network
 #
 # Save your network's softmax on a clean test set and the labels (above; `.npy`, `.npz` as `FILE.npz:KEY`,
-# `.csv`, or a torch tensor with `torch.save(softmax, "softmax.pt")`), then either call
+# `.csv`, a torch tensor with `torch.save(softmax, "softmax.pt")`, or one CSV with a column per class and a
+# `label` column, read with `--softmax preds.csv:p0-p9 --labels preds.csv:label`), then either call
 # `predict.predict` as in the cell above, or run the command line, which prints the same table per noise
 # model, writes the tidy curves with `--out curves.csv` and the figure with `--plot curves.png`, and, given
-# your network's measured accuracies under noise (`--measured measured.csv`, rows `gamma,accuracy`),
-# prints its fitted effective K. `python -m knnoise predict --help` lists every option. On this chapter's
-# files:
+# your network's measured accuracies under noise (`--measured measured.csv`, a tidy table with columns
+# `noise,gamma,accuracy`), prints each noise model's fitted effective K (`--json fit.json` keeps the fits).
+# `python -m knnoise predict --help` lists every option. On this chapter's files:
 
 # %% tags=["hide-input"]
 command = your_model.cli_command(p)

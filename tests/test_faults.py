@@ -148,10 +148,13 @@ def _digits() -> Any:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
-    """A cache holding one trained network (digits, one epoch), and the network."""
+    """A cache holding one trained network (digits, one epoch), and the network; made as a new process
+    makes it (with its func_code.py: joblib writes that only for a function it has not checked yet, and
+    earlier tests of the session may have trained networks)."""
     cache = tmp_path_factory.mktemp("network-cache")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KNNOISE_CACHE", str(cache))
+        mp.setattr(joblib.memory, "_FUNCTION_HASHES", weakref.WeakKeyDictionary())
         digits = _digits()
         return cache, train_cached(digits, digits.y_train, **NETWORK)
 

@@ -6,9 +6,11 @@ labels, one row per test example; Eq. 3 gives each example's neighbour-label dis
 measured accuracies of networks trained on noisy labels, the fit finds the network's *effective K*.
 
 * :mod:`~knnoise.predict.readers`: ``.npy``, ``.npz`` (``FILE.npz:KEY``), ``.csv``/``.tsv``/``.txt``
-  (``FILE.csv:COLUMN``) and torch ``.pt`` files, as numpy arrays;
-* :mod:`~knnoise.predict.inputs`: the softmax, labels, noise models and measurements, checked;
+  (``FILE.csv:COLUMN``, or class columns ``FILE.csv:p0-p9``) and torch ``.pt`` files, as numpy arrays;
+* :mod:`~knnoise.predict.inputs`: the softmax, labels, noise models and measurements (a tidy
+  ``noise,gamma,accuracy`` table), checked; :mod:`~knnoise.predict.diagnose`: why rows do not sum to 1;
 * :mod:`~knnoise.predict.curves`: :func:`predict` (curves, fits, figure);
+* :mod:`~knnoise.predict.export`: the softmax from a scikit-learn classifier or a torch module;
 * :mod:`~knnoise.predict.cli`: ``python -m knnoise predict``.
 
 From Python::
@@ -18,9 +20,25 @@ From Python::
     labels = predict.read_labels("labels.npy", n_rows=len(softmax), n_labels=softmax.shape[1])
     result = predict.predict(softmax, labels, ["uniform", "flip"], gammas, ks=[1, 5, 25])
     result.table("uniform")                                 # a row per gamma, a column per K
+
+or, the CLI's twin on a DataFrame with class columns p0..p9 and a label column::
+
+    result = predict.predict(frame, "label", noise=["uniform", "flip"], class_columns="p",
+                             measured="measured.csv")      # a tidy noise,gamma,accuracy table
+    result.fit["flip"].k, result.all_curves, result.to_json(), result.plot()
 """
 
-from knnoise.predict.curves import COLUMNS, Prediction, predict, predict_curves
+from knnoise.predict.curves import (
+    COLUMNS,
+    DEFAULT_GAMMAS,
+    DEFAULT_KS,
+    FIT_K,
+    Prediction,
+    default_fit_ks,
+    predict,
+    predict_curves,
+)
+from knnoise.predict.export import softmax_from_sklearn, softmax_from_torch, to_frame
 from knnoise.predict.inputs import (
     NOISE_NAMES,
     corruption,
@@ -28,22 +46,32 @@ from knnoise.predict.inputs import (
     read_labels,
     read_measured,
     read_softmax,
+    split_measured,
 )
-from knnoise.predict.readers import SUFFIXES, Table, read_table, split_spec
+from knnoise.predict.readers import SUFFIXES, Table, read_table, select_columns, split_spec
 
 __all__ = [
     "COLUMNS",
+    "DEFAULT_GAMMAS",
+    "DEFAULT_KS",
+    "FIT_K",
     "NOISE_NAMES",
     "SUFFIXES",
     "Prediction",
     "Table",
     "corruption",
     "corruptions",
+    "default_fit_ks",
     "predict",
     "predict_curves",
     "read_labels",
     "read_measured",
     "read_softmax",
     "read_table",
+    "select_columns",
+    "softmax_from_sklearn",
+    "softmax_from_torch",
+    "split_measured",
     "split_spec",
+    "to_frame",
 ]

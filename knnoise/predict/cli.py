@@ -11,6 +11,7 @@ their targets and renamed into place together only when all of them succeeded: a
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -24,8 +25,15 @@ import pandas as pd
 from knnoise._checks import TIE_MODES, check_ks, check_noise_levels
 from knnoise._outputs import check_writable, staged_files
 from knnoise.predict.curves import Prediction, predict
-from knnoise.predict.inputs import NOISE_NAMES, corruptions, probability_rows, read_labels, read_measured
-from knnoise.predict.readers import Table, read_table, split_spec
+from knnoise.predict.inputs import (
+    NOISE_NAMES,
+    corruptions,
+    probability_rows,
+    read_labels,
+    read_measured,
+    split_measured,
+)
+from knnoise.predict.readers import Table, read_table, select_columns, split_spec
 from knnoise.theory import MAX_K
 
 __all__ = ["CommandError", "add_parser", "parse_values", "run"]
@@ -38,17 +46,26 @@ and the expected K-NN accuracy for each K (Theorem 1, Eq. 1)."""
 EPILOG = """\
 files: .npy, .npz (FILE.npz:KEY picks an array; without a key it must hold one), .csv/.tsv/.txt
   (rows of probabilities; labels one per line, or a column FILE.csv:COLUMN by header name or 0-based
-  index; a header line is optional), torch .pt/.pth (a tensor, or a dict with one: FILE.pt:KEY picks one;
-  read with weights_only=True). Rows off from 1 only by their dtype's rounding (bfloat16/float16/float32),
-  or by the digits a text file was written with, are renormalised in float64.
-outputs: --out and --plot are checked writable before any computing and written all or none.
+  index; a header line is optional; the class columns of a table that holds more, e.g. a label column:
+  FILE.csv:p0-p9, FILE.csv:p0,p1,p2 or --class-columns p), torch .pt/.pth (a tensor, or a dict with
+  one: FILE.pt:KEY picks one; read with weights_only=True). Rows off from 1 only by their dtype's
+  rounding (bfloat16/float16/float32), or by the digits a text file was written with, are renormalised
+  in float64.
+outputs: --out, --json and --plot are checked writable before any computing and written all or none.
+  --out CSV: noise,gamma,K,accuracy,curve (curve: "asked" for --ks, "fitted" at each fitted K);
+  --out FILE.json or --json FILE: the fit per noise model (K, interval, rms, residuals, edge) and curves.
 lists: values (0 0.2 0.5, or 0,0.2,0.5) and ranges START:STOP:STEP with STOP included (0:1:0.05);
   for --ks also START:STOP (step 1), e.g. --ks 1 5 11:51:10.
---measured: gamma,accuracy rows (a header naming them is optional; several rows per gamma are repeats).
+--measured: a tidy noise,gamma,accuracy[,repeat] table (with a header; each noise model is fitted to
+  its own rows), or gamma,accuracy rows for a single --noise (a header is optional); several rows per
+  gamma are repeats. The fit searches K = 1..max(201, max --ks) unless --fit-ks says otherwise, and warns
+  when the best K is on the edge of that range.
 
-example:
+examples:
   python -m knnoise predict --softmax softmax.npy --labels labels.npy --noise uniform flip \\
-      --gammas 0:1:0.05 --ks 1 5 25 51 --out curves.csv --plot curves.png"""
+      --gammas 0:1:0.05 --ks 1 5 25 51 --out curves.csv --plot curves.png
+  python -m knnoise predict --softmax preds.csv:p0-p9 --labels preds.csv:label --noise uniform flip \\
+      --measured measured.csv --out curves.csv --json fit.json"""
 
 _RANGE = re.compile(r"^([^:]+):([^:]+)(?::([^:]+))?$")
 
@@ -63,7 +80,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "predict", help="predict a network's accuracy under label noise from its clean softmax",
         description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
-    p.add_argument("--softmax", required=True, metavar="FILE", help="(M, L) softmax of the clean network")
+    p.add_argument(
+        "--softmax",
+        required=True,
+        metavar="FILE",
+        help="(M, L) softmax of the clean network (FILE.csv:p0-p9 picks the class columns)",
+    )
+    p.add_argument("--class-columns", metavar="COLUMNS",
+                   help="the class columns of --softmax: a prefix (p: p0, p1, ...), a range p0-p9 or names "
+                        "a,b,c; for a table that also holds labels")  # fmt: skip
     p.add_argument("--labels", required=True, metavar="FILE", help="the M true labels, in 0..L-1")
     p.add_argument("--noise", required=True, nargs="+", metavar="NOISE",
                    help="uniform, symmetric, flip, or an (L, L) corruption-matrix FILE with rows "
@@ -75,10 +100,20 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--ties", choices=TIE_MODES, default="strict",
                    help="a tie for first is wrong (strict, the paper), broken at random, or to the lowest "
                         "label (default: strict)")  # fmt: skip
-    p.add_argument("--out", metavar="CSV", help="write the tidy curves: noise,gamma,K,accuracy")
+    p.add_argument(
+        "--out",
+        metavar="CSV",
+        help="write the tidy curves: noise,gamma,K,accuracy,curve (FILE.json: as --json)",
+    )
+    p.add_argument("--json", metavar="FILE", help="write the fits per noise model and the curves as JSON")
     p.add_argument("--plot", metavar="IMAGE", help="draw the curves (.png, .svg, .pdf, ...)")
-    p.add_argument("--measured", metavar="FILE", help="measured accuracies: fit the effective K")
-    p.add_argument("--fit-ks", nargs="+", metavar="K", help="the K the fit searches (default: 1 to max --ks)")
+    p.add_argument(
+        "--measured",
+        metavar="FILE",
+        help="measured accuracies (noise,gamma,accuracy[,repeat]): fit the effective K",
+    )
+    p.add_argument("--fit-ks", nargs="+", metavar="K",
+                   help="the K the fit searches (default: 1 to max(201, max --ks))")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar (shown on long runs)")
     p.set_defaults(run=run)
     return p
@@ -139,7 +174,8 @@ def _summary(source: str, table: Table, clean: np.ndarray) -> str:
 
 def _outputs(args: argparse.Namespace) -> dict[str, str]:
     """The outputs asked for: flag -> path."""
-    return {flag: path for flag, path in (("--out", args.out), ("--plot", args.plot)) if path is not None}
+    flags = (("--out", args.out), ("--json", args.json), ("--plot", args.plot))
+    return {flag: path for flag, path in flags if path is not None}
 
 
 def _input_files(args: argparse.Namespace) -> dict[str, str]:
@@ -159,8 +195,11 @@ def _check_outputs(args: argparse.Namespace) -> None:
         read_as = inputs.get(os.path.realpath(path))
         if read_as is not None:
             raise CommandError(f"{flag} must not overwrite an input, got {path!r} (the {read_as} file)")
-    if len({os.path.realpath(p) for p in outputs.values()}) < len(outputs):
-        raise CommandError(f"--plot must be another file than --out, got {args.plot!r} for both")
+    seen: dict[str, str] = {}
+    for flag, path in outputs.items():
+        other = seen.setdefault(os.path.realpath(path), flag)
+        if other != flag:
+            raise CommandError(f"{flag} must be another file than {other}, got {path!r} for both")
     if args.plot is not None:
         _plot_format(args.plot)
 
@@ -169,7 +208,9 @@ def _prepare(args: argparse.Namespace) -> _Inputs:
     """Check the outputs, read and check every input (no solver work yet)."""
     _check_outputs(args)
     table = read_table(args.softmax, "--softmax")
-    softmax = probability_rows(f"--softmax {args.softmax}", table)
+    if args.class_columns is not None:
+        table = select_columns(table, args.class_columns, "--class-columns")
+    softmax = probability_rows(f"--softmax {table.source}", table)
     n_rows, n_labels = softmax.shape
     labels = read_labels(args.labels, n_rows=n_rows, n_labels=n_labels, name="--labels")
     noise = corruptions(args.noise, n_labels, name="--noise")
@@ -178,9 +219,12 @@ def _prepare(args: argparse.Namespace) -> _Inputs:
     fit_ks = None
     if args.fit_ks is not None:
         fit_ks = check_ks("--fit-ks", parse_values("--fit-ks", args.fit_ks, int), maximum=MAX_K)[0]
-    measured = None if args.measured is None else read_measured(args.measured, "--measured")
+    measured = None
+    if args.measured is not None:
+        measured = read_measured(args.measured, "--measured")
+        split_measured(measured, list(noise), f"--measured {args.measured}")  # a noise not asked for
     return _Inputs(
-        softmax, labels, noise, gammas, ks, fit_ks, measured, _summary(args.softmax, table, softmax)
+        softmax, labels, noise, gammas, ks, fit_ks, measured, _summary(table.source, table, softmax)
     )
 
 
@@ -212,9 +256,14 @@ def _os_reason(err: OSError) -> str:
 def _render(flag: str, path: str, temporary: Path, result: Prediction, title: str) -> str:
     """Write one output into its temporary file; returns the line reporting it."""
     try:
+        if flag == "--json" or (flag == "--out" and path.lower().endswith(".json")):
+            fits = ", ".join(f"{n}: K = {f.k}" for n, f in result.fits.items()) or "no measurements"
+            temporary.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+            return f"wrote {path} (fits: {fits}; {len(result.all_curves)} curve points)"
         if flag == "--out":
-            temporary.write_text(result.curves.to_csv(index=False), encoding="utf-8")
-            return f"wrote {path} ({len(result.curves)} rows: {', '.join(result.curves.columns)})"
+            curves = result.all_curves
+            temporary.write_text(curves.to_csv(index=False), encoding="utf-8")
+            return f"wrote {path} ({len(curves)} rows: {', '.join(curves.columns)})"
         figure = result.figure(title=title)
         figure.savefig(temporary, format=_plot_format(path), bbox_inches="tight", dpi=150)
         return f"wrote {path}"
@@ -259,8 +308,10 @@ def run(args: argparse.Namespace) -> int:
         print(_text_table(result.table(noise)))
     if result.fits:
         print(f"\nthe K whose curve fits {args.measured} best (least squares, per noise model):")
-        for noise in result.noises:
+        for noise in result.fits:
             print(result.fit_text(noise))
+        for line in result.edge_warnings():
+            print(f"warning: {line}", file=sys.stderr)
     for line in _write(args, result, title=f"predicted from {Path(args.softmax).name}"):
         print(line)
     sys.stdout.flush()

@@ -11,7 +11,9 @@ error names the argument and the file.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +28,8 @@ from knnoise._checks import (
     fail,
     sum_tolerance,
 )
-from knnoise.predict.readers import SUFFIXES, Table, read_table, split_spec
+from knnoise.predict.diagnose import explain_sums
+from knnoise.predict.readers import SUFFIXES, TEXT_SUFFIXES, Table, read_table, select_columns, split_spec
 
 __all__ = [
     "NOISE_NAMES",
@@ -36,6 +39,7 @@ __all__ = [
     "read_labels",
     "read_measured",
     "read_softmax",
+    "split_measured",
 ]
 
 NOISE_NAMES = ("uniform", "symmetric", "flip")
@@ -70,18 +74,31 @@ def _text_renormalised(name: str, table: Table) -> np.ndarray:
     return np.where(off[:, None], values, values / np.where(off, 1.0, sums)[:, None])
 
 
-def probability_rows(name: str, table: Table) -> np.ndarray:
-    """A table's rows as checked, renormalised float64 probabilities, shape (M, L) with L >= 2."""
+def probability_rows(name: str, table: Table, columns: str | None = None) -> np.ndarray:
+    """A table's rows as checked, renormalised float64 probabilities, shape (M, L) with L >= 2.
+
+    ``columns``: the class columns to keep (:func:`~knnoise.predict.readers.column_indices`: names,
+    ranges ``p0-p9`` or a prefix ``p``), when the table holds more (a ``label`` column, say). Rows that do
+    not sum to 1 are explained (:func:`~knnoise.predict.diagnose.explain_sums`): extra columns are named.
+    """
+    if columns is not None:
+        table = select_columns(table, columns, name)
+        if table.values.ndim == 1:
+            raise fail(name, "L >= 2 class columns", f"one column ({columns!r})", raw=True)
     values = table.values
     if table.columns and table.columns[0] == "":
         raise ValueError(f"{name} must hold only probabilities, got an unnamed first column (a pandas index? "
                          "write the file with index=False)")  # fmt: skip
     if values.ndim != 2 or values.shape[1] < 2 or values.shape[0] < 1:
         raise fail(name, "an (M, L) array, one row per example and L >= 2 classes", f"shape {values.shape}")
-    return check_probabilities(name, _text_renormalised(name, table), allow_batch=True, dtype=table.stored)
+    try:
+        rows = _text_renormalised(name, table)
+        return check_probabilities(name, rows, allow_batch=True, dtype=table.stored)
+    except ValueError as err:
+        raise ValueError(explain_sums(name, table, str(err))) from None
 
 
-def read_softmax(source: _Source, name: str = "softmax") -> np.ndarray:
+def read_softmax(source: _Source, name: str = "softmax", *, columns: str | None = None) -> np.ndarray:
     """The clean softmax ``C_s`` (Eq. 3) from a file: float64 rows summing to 1, shape (M, L).
 
     Parameters
@@ -90,8 +107,10 @@ def read_softmax(source: _Source, name: str = "softmax") -> np.ndarray:
         ``FILE`` or ``FILE:KEY`` (:mod:`knnoise.predict.readers`): ``.npy``, ``.npz``, ``.csv``, ``.pt``.
     name : str
         The argument's name in messages (the CLI passes ``"--softmax"``).
+    columns : str, optional
+        The class columns of a table that holds more (``"p0-p9"``, ``"p"``, ``"a,b,c"``).
     """
-    return probability_rows(f"{name} {os.fspath(source)}", read_table(source, name))
+    return probability_rows(f"{name} {os.fspath(source)}", read_table(source, name), columns)
 
 
 def read_labels(
@@ -165,38 +184,94 @@ def _measured_frame(name: str, table: Table) -> pd.DataFrame:
     values, columns = table.values, table.columns
     if columns is not None and {"gamma", "accuracy"} <= {c.lower() for c in columns}:
         lower = [c.lower() for c in columns]
-        values = values[:, [lower.index("gamma"), lower.index("accuracy")]]
+        frame = pd.DataFrame({c: values[:, lower.index(c)] for c in ("gamma", "accuracy", "repeat")
+                              if c in lower})  # fmt: skip
+        return frame.astype({"gamma": np.float64, "accuracy": np.float64})
     if values.ndim != 2 or values.shape[1] != 2 or values.shape[0] < 1:
-        allowed = "gamma,accuracy rows (two columns, or a header naming gamma and accuracy)"
+        allowed = ("gamma,accuracy rows (two columns, or a header naming gamma and accuracy), or a tidy "
+                   "noise,gamma,accuracy table")  # fmt: skip
         raise fail(name, allowed, f"shape {values.shape}")
     return pd.DataFrame({"gamma": values[:, 0].astype(np.float64), "accuracy": values[:, 1].astype(float)})
 
 
-def read_measured(measured: Any, name: str = "measured") -> pd.DataFrame:
-    """Measured accuracies as a DataFrame with columns ``gamma`` and ``accuracy`` (both in [0, 1]).
+def _has_noise_column(path: Path) -> bool:
+    """Whether a text table's first line (not a comment) names a ``noise`` column."""
+    try:
+        with path.open(encoding="utf-8-sig") as f:
+            first = next((line for line in f if line.strip() and not line.lstrip().startswith("#")), "")
+    except (OSError, UnicodeDecodeError):
+        return False  # read_table reports it
+    return "noise" in {t.strip().strip("\"'").lower() for t in re.split(r"[,\t ]+", first.strip())}
 
-    ``measured``: a file (``gamma,accuracy`` rows, a header optional; or an (n, 2) array), a DataFrame
-    with those columns, or a sequence of ``(gamma, accuracy)`` pairs. Several rows per gamma are repeats.
+
+def _tidy_frame(name: str, frame: pd.DataFrame, what: str = "DataFrame") -> pd.DataFrame:
+    """A tidy ``noise, gamma, accuracy[, repeat]`` table (any column order and case), checked."""
+    frame = frame.rename(columns=lambda c: str(c).strip().lower())
+    missing = [c for c in ("gamma", "accuracy") if c not in frame.columns]
+    if missing:
+        allowed = f"a {what} with columns gamma and accuracy"
+        raise fail(name, allowed, f"columns {[str(c) for c in frame.columns]}", raw=True)
+    keep = [c for c in ("noise", "gamma", "accuracy", "repeat") if c in frame.columns]
+    frame = frame[keep].reset_index(drop=True)
+    for column in ("gamma", "accuracy"):
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        bad = np.flatnonzero(numbers.isna().to_numpy())
+        if bad.size:
+            raise fail(f"{name}: {column} (row {int(bad[0])})", "a number", frame[column].iloc[bad[0]])
+        frame[column] = numbers.astype(np.float64)
+    if "noise" in frame.columns:
+        frame["noise"] = frame["noise"].astype(str).str.strip()
+    return frame
+
+
+def read_measured(measured: Any, name: str = "measured") -> pd.DataFrame:
+    """Measured accuracies as a DataFrame with columns ``gamma`` and ``accuracy`` (both in [0, 1]), plus
+    ``noise`` (and ``repeat``) when the table is a tidy one holding several noise models.
+
+    ``measured``: a file (a tidy ``noise,gamma,accuracy[,repeat]`` table with a header; or
+    ``gamma,accuracy`` rows, a header optional; or an (n, 2) array), a DataFrame with those columns, or a
+    sequence of ``(gamma, accuracy)`` pairs. Several rows per gamma are repeats.
     """
     if isinstance(measured, str | os.PathLike):
-        table = read_table(measured, name)
-        name = f"{name} {os.fspath(measured)}"
-        frame = _measured_frame(name, table)
+        path, key = split_spec(measured)
+        if key is None and path.suffix.lower() in TEXT_SUFFIXES and _has_noise_column(path):
+            name = f"{name} {os.fspath(measured)}"
+            frame = _tidy_frame(name, pd.read_csv(path, sep=None, engine="python", comment="#"), "table")
+        else:
+            table = read_table(measured, name)
+            name = f"{name} {os.fspath(measured)}"
+            frame = _measured_frame(name, table)
     elif isinstance(measured, pd.DataFrame):
-        missing = {"gamma", "accuracy"} - set(measured.columns)
-        if missing:
-            raise fail(
-                name,
-                "a DataFrame with columns gamma and accuracy",
-                f"columns {list(measured.columns)}",
-                raw=True,
-            )
-        frame = measured[["gamma", "accuracy"]].astype(float).reset_index(drop=True)
+        frame = _tidy_frame(name, measured)
     else:
         pairs = np.asarray(measured, dtype=float) if len(measured) else np.empty((0, 2))
         frame = _measured_frame(name, Table(pairs, None, None, name))
+    if len(frame) == 0:
+        raise fail(name, "at least one measurement (gamma, accuracy)", "none", raw=True)
     for i, (g, a) in enumerate(zip(frame.gamma, frame.accuracy, strict=True)):
         check_number(f"{name}: gamma (row {i})", g, low=0.0, high=1.0)
         if not 0.0 <= a <= 1.0:
             raise fail(f"{name}: accuracy (row {i})", "in [0, 1] (a fraction, not a percentage)", float(a))
     return frame
+
+
+def split_measured(
+    frame: pd.DataFrame, noises: Sequence[str], name: str = "measured"
+) -> dict[str, pd.DataFrame]:
+    """Each noise model's own measurements (``gamma, accuracy`` rows): by the ``noise`` column of a tidy
+    table, or all rows for the one noise model of a ``gamma,accuracy`` table. A noise model without
+    rows is left out; a noise named in the table but not asked for is an error naming it."""
+    noises = list(noises)
+    if "noise" not in frame.columns:
+        if len(noises) > 1:
+            raise fail(name, f"a tidy noise,gamma,accuracy table when several noise models are asked for "
+                       f"({', '.join(noises)}): each is fitted to its own rows", "gamma,accuracy rows only",
+                       raw=True)  # fmt: skip
+        return {noises[0]: frame.assign(noise=noises[0])}
+    unknown = ~frame.noise.isin(noises).to_numpy()
+    if np.any(unknown):
+        row = int(np.argmax(unknown))
+        raise fail(f"{name}: noise (row {row})", f"one of the noise models asked for {tuple(noises)}",
+                   frame.noise.iloc[row])  # fmt: skip
+    groups = {n: frame[frame.noise == n].reset_index(drop=True) for n in noises}
+    return {n: g for n, g in groups.items() if len(g)}

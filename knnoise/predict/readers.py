@@ -1,7 +1,8 @@
 """File formats: ``.npy``, ``.npz``, ``.csv``/``.txt``/``.tsv`` and torch ``.pt``/``.pth``, read as numpy.
 
 A file is named by a *spec*: ``FILE`` or ``FILE:KEY``. The key picks one array of an ``.npz``, one tensor
-of a ``.pt`` dict, or one column of a text table (a header name or a 0-based index). Without a key an
+of a ``.pt`` dict, or columns of a text table (:func:`column_indices`: a header name or a 0-based index,
+a list ``p0,p1``, a range ``p0-p9`` or a prefix ``p``). Without a key an
 ``.npz`` or a ``.pt`` dict must hold exactly one array. Text tables are comma-, tab- or space-separated,
 with an optional header line and ``#`` comments; their numbers are read in float64 and :class:`Table`
 records how finely they were written (``rounding``), so that probability rows written with a few decimals
@@ -25,7 +26,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["BINARY_SUFFIXES", "SUFFIXES", "TEXT_SUFFIXES", "Table", "read_table", "split_spec"]
+__all__ = [
+    "BINARY_SUFFIXES",
+    "SUFFIXES",
+    "TEXT_SUFFIXES",
+    "Table",
+    "column_indices",
+    "read_table",
+    "select_columns",
+    "split_spec",
+]
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 BINARY_SUFFIXES = (".npy", ".npz", ".pt", ".pth")
@@ -269,11 +279,8 @@ def _read_text(path: Path, key: str | None, name: str) -> Table:
         raise ValueError(f"{name} must be a file with at least one row, got {str(path)!r} (only a header)")
     sample = [_split(line, delimiter) for line in lines[header is not None :]]
     rounding = _rounding(values, [f for row in sample for f in row])
-    if key is not None:
-        column = _column(name, path, key, header, values.shape[1])
-        values, rounding = values[:, column], rounding[:, column]
-        header = [header[column]] if header else None
-    return Table(values, rounding, header, str(path) if key is None else f"{path}:{key}")
+    table = Table(values, rounding, header, str(path))
+    return table if key is None else select_columns(table, key, name)
 
 
 def _is_header(fields: list[str], rest: list[str]) -> bool:
@@ -285,7 +292,7 @@ def _is_header(fields: list[str], rest: list[str]) -> bool:
     return default_names and any(c in line for line in rest for c in ".eE")
 
 
-def _column(name: str, path: Path, key: str, header: list[str] | None, n_columns: int) -> int:
+def _column(name: str, path: str, key: str, header: list[str] | None, n_columns: int) -> int:
     """The column ``key`` names: a header name, else a 0-based index."""
     if header and key in header:
         return header.index(key)
@@ -293,8 +300,61 @@ def _column(name: str, path: Path, key: str, header: list[str] | None, n_columns
         return int(key)
     names = f"a name of its header {header} or " if header else ""
     raise ValueError(
-        f"{name} must name a column of {str(path)!r} ({names}an index in 0..{n_columns - 1}), got {key!r}"
+        f"{name} must name a column of {path!r} ({names}an index in 0..{n_columns - 1}), got {key!r}"
     )
+
+
+def _numbered(header: list[str] | None, prefix: str) -> list[int]:
+    """The columns named ``PREFIX<number>``, in the order of their numbers (``p0, p1, ..., p10``)."""
+    found = [(int(m.group(1)), i) for i, c in enumerate(header or [])
+             if (m := re.fullmatch(re.escape(prefix) + r"(\d+)", c))]  # fmt: skip
+    return [i for _, i in sorted(found)]
+
+
+def _span(name: str, path: str, item: str, header: list[str] | None, n_columns: int) -> list[int]:
+    """One item of a column selection: a name or index, a range ``p0-p9`` / ``0-9``, or a prefix ``p``."""
+    if (header and item in header) or (item.isdigit() and int(item) < n_columns):
+        return [_column(name, path, item, header, n_columns)]
+    match = re.fullmatch(r"(.*?)(\d+)-(.*?)(\d+)", item)
+    if match and match.group(1) == match.group(3):
+        prefix, lo, hi = match.group(1), int(match.group(2)), int(match.group(4))
+        if lo <= hi:
+            return [_column(name, path, f"{prefix}{i}", header, n_columns) for i in range(lo, hi + 1)]
+    numbered = _numbered(header, item)
+    if numbered:
+        return numbered
+    return [_column(name, path, item, header, n_columns)]  # its error names the header
+
+
+def column_indices(name: str, table: Table, selection: str) -> list[int]:
+    """The columns a selection names, in order: comma-separated names or 0-based indices, ranges
+    (``p0-p9``, ``0-9``: both ends included) or a prefix (``p``: every column ``p<number>``)."""
+    path = table.source
+    n_columns = table.values.shape[1] if table.values.ndim == 2 else 1
+    items = [t.strip() for t in selection.split(",") if t.strip()]
+    if table.columns and selection in table.columns:
+        items = [selection]
+    if not items:
+        raise ValueError(f"{name} must name columns of {path!r}, got {selection!r}")
+    indices = [i for item in items for i in _span(name, path, item, table.columns, n_columns)]
+    if len(set(indices)) != len(indices):
+        raise ValueError(f"{name} must name each column of {path!r} once, got {selection!r}")
+    return indices
+
+
+def select_columns(table: Table, selection: str, name: str) -> Table:
+    """``table`` restricted to the columns of ``selection`` (:func:`column_indices`); one column named
+    alone (``FILE.csv:label``) gives a 1-D table, several a 2-D one."""
+    if table.values.ndim != 2:
+        raise ValueError(f"{name}: {table.source!r} has no columns to pick; drop {selection!r}")
+    indices = column_indices(name, table, selection)
+    header = [table.columns[i] for i in indices] if table.columns else None
+    rounding = None if table.rounding is None else table.rounding[:, indices]
+    values = table.values[:, indices]
+    if len(indices) == 1 and "," not in selection and not _numbered(table.columns, selection):
+        values = values[:, 0]
+        rounding = None if rounding is None else rounding[:, 0]
+    return Table(values, rounding, header, f"{table.source}:{selection}", table.stored)
 
 
 def _rounding(values: np.ndarray, sample: list[str]) -> np.ndarray:

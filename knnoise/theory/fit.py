@@ -7,22 +7,55 @@ squared error over the noise levels; a bootstrap over the repeats at each level 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["EffectiveK", "fit_effective_k"]
+__all__ = ["DEPARTURE", "EffectiveK", "fit_effective_k"]
+
+DEPARTURE = 0.02
+"""A fit whose largest residual exceeds this (2 accuracy points) departs from the K curve somewhere."""
 
 
 @dataclass(frozen=True)
 class EffectiveK:
-    """The fitted K, its bootstrap interval, and the root-mean-square error of the fit."""
+    """The fitted K, its bootstrap interval, and the root-mean-square error of the fit.
+
+    ``ks``: the K searched (``rmse_by_k[i]`` is the rms error at ``ks[i]``). ``levels``, ``means``,
+    ``counts`` and ``residuals``: per measured noise level, its mean measured accuracy, how many
+    measurements it has and ``mean - analytic[level, k]``. ``edge``: ``"upper"`` or ``"lower"`` when the
+    best K is the largest or (above 1) the smallest K searched — the true optimum may lie outside.
+    """
 
     k: int
     low: int
     high: int
     rmse: float
     rmse_by_k: np.ndarray
+    ks: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    levels: np.ndarray = field(default_factory=lambda: np.empty(0))
+    means: np.ndarray = field(default_factory=lambda: np.empty(0))
+    counts: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    residuals: np.ndarray = field(default_factory=lambda: np.empty(0))
+    edge: str | None = None
+
+    @property
+    def at_edge(self) -> bool:
+        """Whether the best K lies on the edge of the K searched (see ``edge``)."""
+        return self.edge is not None
+
+    def departure(self, threshold: float = DEPARTURE) -> tuple[float, float, float] | None:
+        """Where the measurements depart from the fitted curve: ``(gamma_low, gamma_high, worst)``, worst
+        the largest absolute residual, over the levels whose residual is at least half the largest; None
+        when ``worst`` is at most ``threshold``."""
+        if self.residuals.size == 0:
+            return None
+        size = np.abs(self.residuals)
+        worst = float(size.max())
+        if worst <= threshold:
+            return None
+        where = self.levels[size >= worst / 2]
+        return float(where.min()), float(where.max()), worst
 
 
 def fit_effective_k(
@@ -85,5 +118,9 @@ def fit_effective_k(
             resampled = np.array([rng.choice(v, size=v.size).mean() for _, v in groups])
         boot[b] = np.argmin(sse(resampled))
     lo, hi = np.quantile(ks[boot], [(1 - level) / 2, (1 + level) / 2], method="nearest")
-    return EffectiveK(int(ks[best]), int(lo), int(hi), float(np.sqrt(errors[best] / len(rows))),
-                      np.sqrt(errors / len(rows)))  # fmt: skip
+    k = int(ks[best])
+    edge = "upper" if k == ks.max() and len(ks) > 1 else ("lower" if k == ks.min() > 1 else None)
+    return EffectiveK(
+        k, int(lo), int(hi), float(np.sqrt(errors[best] / len(rows))), np.sqrt(errors / len(rows)),
+        ks.astype(np.int64), gammas[rows], means, np.array([v.size for _, v in groups]), residuals, edge,
+    )  # fmt: skip

@@ -60,9 +60,11 @@ def test_end_to_end_on_a_torch_float32_softmax(files):
     assert "uniform noise: expected accuracy (Eq. 1-3, ties strict); rows gamma, columns K" in out
     assert "gamma    K=1    K=3    K=5    K=7" in out
     assert "\n 0.25 " in out and "\n 1.00 0.2500 " in out  # uniform noise at gamma = 1 leaves 1/L
-    assert "wrote out/curves.csv (40 rows: noise, gamma, K, accuracy)" in out and "wrote curves.png" in out
+    assert "wrote out/curves.csv (40 rows: noise, gamma, K, accuracy, curve)" in out
+    assert "wrote curves.png" in out
     curves = pd.read_csv(files / "out" / "curves.csv")
-    assert list(curves.columns) == ["noise", "gamma", "K", "accuracy"] and len(curves) == 40
+    assert list(curves.columns) == ["noise", "gamma", "K", "accuracy", "curve"] and len(curves) == 40
+    assert set(curves.curve) == {"asked"}  # no --measured: no fitted curve
     softmax = torch.load(files / "softmax.pt").numpy()
     labels = np.loadtxt(files / "labels.csv", dtype=int)
     expected = expected_accuracy(softmax, labels, [0, 0.25, 0.5, 0.75, 1], noise.flip(4), [1, 3, 5, 7])

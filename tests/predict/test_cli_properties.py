@@ -25,8 +25,8 @@ from .conftest import N_LABELS, N_ROWS
 FAST = settings(
     max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-OPTIONS = ("--softmax", "--labels", "--noise", "--gammas", "--ks", "--ties", "--out", "--plot", "--measured",
-           "--fit-ks", "--no-progress", "--help")  # fmt: skip
+OPTIONS = ("--softmax", "--class-columns", "--labels", "--noise", "--gammas", "--ks", "--ties", "--out",
+           "--json", "--plot", "--measured", "--fit-ks", "--no-progress", "--help")  # fmt: skip
 
 
 @pytest.fixture(scope="module")

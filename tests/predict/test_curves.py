@@ -61,7 +61,8 @@ def test_fit_with_repeats_and_the_default_search(softmax, labels):
     rng = np.random.default_rng(0)
     pairs = [(g, a + e) for g, a in zip([0.2, 0.6], exact, strict=True) for e in rng.normal(0, 1e-4, 3)]
     result = predict.predict(softmax, labels, "uniform", GAMMAS, [1, 9], measured=pairs)
-    assert result.fits["uniform"].rmse_by_k.shape == (9,)  # K = 1..max(ks)
+    assert result.fits["uniform"].rmse_by_k.shape == (201,)  # K = 1..max(201, max(ks))
+    assert result.fits["uniform"].edge is None
     assert result.fits["uniform"].k == 5
     assert len(result.measured) == 6
 
@@ -76,7 +77,8 @@ def test_measured_levels_off_the_grid_by_rounding_are_one_level(softmax, labels)
 
 
 def test_figure(softmax, labels, tmp_path):
-    measured = [(0.0, 0.9), (0.5, 0.8)]
+    measured = pd.DataFrame({"noise": ["uniform", "uniform", "flip"], "gamma": [0.0, 0.5, 0.5],
+                             "accuracy": [0.9, 0.8, 0.7]})  # fmt: skip
     result = predict.predict(softmax, labels, ["uniform", "flip"], GAMMAS, KS, measured=measured)
     fig = result.figure(title="mine", path=tmp_path / "c.png")
     assert isinstance(fig, Figure) and fig.get_suptitle() == "mine"
