@@ -16,27 +16,17 @@ import sys
 from collections.abc import Sequence
 from contextlib import suppress
 
+from knnoise._cli import EXIT_ERROR, EXIT_INTERRUPTED, ErrorLineParser
 from knnoise.predict import cli as _predict
 
 __all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "main"]
 
-EXIT_ERROR = 2
-"""Exit status of an expected failure (a bad argument or file, an output that cannot be written)."""
-EXIT_INTERRUPTED = 130
-"""Exit status after Ctrl-C (128 + SIGINT, as a shell reports it)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, with usage errors as ``error: ...`` lines (exit status 2), as the commands' own."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_ERROR, f"error: {message}\n")
-
 
 def parser() -> argparse.ArgumentParser:
     """The top-level parser, one subparser per command."""
-    top = _Parser(prog="python -m knnoise", description="knnoise: label noise in K-NN and DNN (Drory et al.)")
+    top = ErrorLineParser(
+        prog="python -m knnoise", description="knnoise: label noise in K-NN and DNN (Drory et al.)"
+    )
     commands = top.add_subparsers(title="commands", dest="command", metavar="COMMAND", required=True)
     _predict.add_parser(commands)
     return top

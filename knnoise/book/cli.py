@@ -28,8 +28,9 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
+from knnoise._cli import ErrorLineParser
 from knnoise.book import build as _build
 from knnoise.book import execute as _execute
 from knnoise.book import preflight as _preflight
@@ -245,17 +246,8 @@ def _list(root: Path, profile: str) -> None:
             print(f"    {key:<{width}} = {value:<52} {param.help}")
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, with a usage error as one ``error: ...`` line after the usage (exit status 2), like
-    ``python -m knnoise``'s."""
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(2, f"error: {message.replace(chr(10), '  ')}\n")  # one line, whatever the arguments
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = ErrorLineParser(
         prog="python -m knnoise.book",
         description="Execute the book's notebooks for a parameter profile with papermill, then build "
         f"the HTML book strictly ({_build.BUILD_COMMAND}).",

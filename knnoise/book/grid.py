@@ -22,16 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from knnoise.book.chapters import schema as _schema
+from knnoise._cli import EXIT_ERROR, EXIT_INTERRUPTED, ErrorLineParser
+from knnoise.book.chapters import SCHEMAS
 from knnoise.book.errors import BookError
-from knnoise.book.profiles import (
-    SOURCES_DIR,
-    find_root,
-    load_profile,
-    merge_parameters,
-    notebook_parameters,
-    parse_cli_value,
-)
+from knnoise.book.preflight import merge_all, validate_all
+from knnoise.book.profiles import find_root, load_profile, parse_cli_value
 from knnoise.book.schema import derive, validate
 
 __all__ = ["GRID_NOTEBOOKS", "main", "parse_budget", "grid_parameters"]
@@ -61,26 +56,18 @@ def grid_parameters(
     profile: str, notebook: str = "fig4_dnn", overrides: dict | None = None, root=None
 ) -> dict:
     """The chapter's validated parameters under ``profile`` and ``-p`` ``overrides`` (with the derived
-    ``schedule`` and ``data``), as its setup cell would see them."""
+    ``schedule`` and ``data``), as its setup cell would see them; merged and checked by the runner's own
+    steps (:mod:`knnoise.book.preflight`), so a bad value gets the runner's message."""
     root = find_root(root)
-    prof = load_profile(profile, root)
-    declared = notebook_parameters(root / SOURCES_DIR / f"{notebook}.py")
-    merged = merge_parameters(notebook, declared, prof.globals, prof.notebooks.get(notebook), overrides)
-    schema = _schema(notebook)
-    values = validate(schema, {name: merged.values[name] for name in schema.params})
+    merged = merge_all(root, load_profile(profile, root), [notebook], [notebook], dict(overrides or {}))
+    validate_all(merged, SCHEMAS)
+    schema = SCHEMAS[notebook]
+    values = validate(schema, {name: merged[notebook].values[name] for name in schema.params})
     return {**values, **derive(schema, values)}
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, with usage errors as one ``error: ...`` line (exit status 2)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        self.exit(2, f"error: {message}\n")
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = ErrorLineParser(
         prog="python -m knnoise.book.grid",
         description="Train the networks of a chapter's paper-scale grid that no results table holds yet, "
         "breadth first, within a wall-time budget; every finished network is appended to a new table.",
@@ -132,14 +119,14 @@ def _run(args: argparse.Namespace) -> int:
         params, folder, target = _prepare(args)
     except (BookError, ValueError, FolderNotWritable) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     try:
         with engine.executor(target) as ex:
             report = grid.run_grid(params, folder=folder, budget=args.budget, executor=ex,
                                    slots=engine.worker_count(ex), progress=not args.no_progress)  # fmt: skip
     except engine.EngineError as err:  # no scheduler there, or workers that cannot use the cache root
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     _print(report, folder)
     return 0
 
@@ -161,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     except KeyboardInterrupt:
         print("error: interrupted (every finished network's row is kept)", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

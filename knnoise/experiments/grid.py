@@ -46,7 +46,6 @@ from knnoise.experiments.sweep import Cell, check_importable
 __all__ = ["GridReport", "done_cells", "order", "run_grid"]
 
 _ROW_KEY = ("noise", "gamma", "repeat")
-_GAMMA_DECIMALS = 9  # as paper_results.merge_tables: levels compared after rounding
 
 
 @dataclass(frozen=True)
@@ -99,11 +98,14 @@ def done_cells(tables: Iterable[pd.DataFrame], identity: Mapping[str, Any]) -> s
     """``(noise, gamma, repeat)`` of every network of experiment ``identity`` that a table holds."""
     merged = paper_results.merge_tables(tables)
     rows = merged[_matches(merged, identity)] if len(merged) else merged
-    return {(str(n), round(float(g), _GAMMA_DECIMALS), int(r)) for n, g, r in rows[list(_ROW_KEY)].values}
+    return {
+        (str(n), round(float(g), paper_results.GAMMA_DECIMALS), int(r))
+        for n, g, r in rows[list(_ROW_KEY)].values
+    }
 
 
 def _key(cell: Cell) -> tuple[str, float, int]:
-    return cell.noise, round(cell.gamma, _GAMMA_DECIMALS), cell.repeat
+    return cell.noise, round(cell.gamma, paper_results.GAMMA_DECIMALS), cell.repeat
 
 
 class _Table:

@@ -27,8 +27,8 @@ from knnoise._io import write_text
 from knnoise._outputs import check_writable, check_writable_folder
 
 __all__ = [
-    "COLUMNS", "IDENTITY", "check_folder", "experiments", "from_gpu_points", "label", "load_tables",
-    "merge_tables", "provenance", "summarise", "write_table",
+    "COLUMNS", "GAMMA_DECIMALS", "IDENTITY", "check_folder", "experiments", "from_gpu_points", "label",
+    "load_tables", "merge_tables", "provenance", "summarise", "write_table",
 ]  # fmt: skip
 
 COLUMNS = (
@@ -191,7 +191,8 @@ def _table_problem(table: pd.DataFrame) -> str | None:
 
 IDENTITY = ("dataset", "model", "epochs", "lr", "lr_halving_every", "train_images")
 """The columns that say two tables' rows come from the same experiment (with noise, gamma and repeat)."""
-_GAMMA_DECIMALS = 9  # levels are compared after rounding (a CSV round trip may change the last bits)
+GAMMA_DECIMALS = 9
+"""Noise levels are compared rounded to this many decimals (a CSV round trip may change the last bits)."""
 
 
 def merge_tables(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:
@@ -201,7 +202,7 @@ def merge_tables(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=list(COLUMNS))
     merged = pd.concat(frames, ignore_index=True)
-    merged["_gamma"] = merged["gamma"].round(_GAMMA_DECIMALS)
+    merged["_gamma"] = merged["gamma"].round(GAMMA_DECIMALS)
     merged["_halving"] = merged["lr_halving_every"].fillna(-1)  # None (no halving) is a value here
     keys = [*(c if c != "lr_halving_every" else "_halving" for c in IDENTITY), "noise", "_gamma", "repeat"]
     merged = merged.sort_values("date", kind="stable").drop_duplicates(subset=keys, keep="first")
