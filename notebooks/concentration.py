@@ -94,6 +94,8 @@ glue_values(**{f"concentration_{name}": value for name, value in knn.quoted().it
 # Eq. 1–3 with each test example's local noise rate (its K neighbours' corrupted fraction), one colour per
 # K; markers: the measured K-NN accuracy (mean ± sd over the draws); dashed: $1-\gamma$, the paper's
 # prediction for concentrated noise; black squares: networks.
+#
+# {download}`Data behind this figure (CSV) <results/concentration/concentration_knob.csv>`
 # ```
 #
 # The paper's two extremes beside the measured accuracy at the two ends of the knob, per noise level and K:

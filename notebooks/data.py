@@ -60,6 +60,8 @@ result.sizes
 # :name: fig-data-examples
 #
 # Examples of every class. {glue:text}`data_examples_shown`
+#
+# {download}`Data behind this figure (CSV) <results/data/data_examples.csv>`
 # ```
 #
 # {numref}`fig-data-examples` shows what a classifier sees. For feature datasets, which have no images, it
@@ -82,6 +84,8 @@ else:
 #
 # The share of each class in the training and the test set of {glue:text}`data_name`; the dashed line is
 # a perfectly balanced $1/L$.
+#
+# {download}`Data behind this figure (CSV) <results/data/data_balance.csv>`
 # ```
 #
 # Per split, the smallest and the largest class of {numref}`fig-data-balance`:

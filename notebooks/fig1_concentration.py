@@ -100,6 +100,8 @@ glue_values(fig1_tsne_seconds=emb.seconds)
 # after uniform noise, right after locally concentrated noise. Black outline: the label was changed by the
 # noise. Both panels show the *same* points in the *same* places; only the labels differ. Each panel's
 # title gives the clean test accuracy of a network trained on that noisy training set.
+#
+# {download}`Data behind this figure (CSV) <results/fig1_concentration/fig1_tsne.csv>`
 # ```
 #
 # ## How local is the noise?

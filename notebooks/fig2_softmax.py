@@ -75,6 +75,8 @@ print(result.dataset)
 # +{glue:text}`fig2_alternative` the concentrated noise's alternative class). Whiskers: the central 50% of
 # test examples. Red: the label distribution of a neighbourhood under the noise model (uniform:
 # $1-\gamma+\gamma/L$ and $\gamma/L$; flip: $1-\gamma$ and $\gamma$).
+#
+# {download}`Data behind this figure (CSV) <results/fig2_softmax/fig2_profile.csv>`
 # ```
 #
 # Per network of {numref}`fig-softmax-profile`, the median softmax on the true class, on the other

@@ -47,6 +47,7 @@ lr = 0.003  # its Adam learning rate
 from knnoise import plots
 from knnoise.book import glue_figure, glue_values, record, setup
 from knnoise.experiments import fig3_knn
+from knnoise.plots import interactive
 
 p = setup("fig3_knn", globals())
 
@@ -99,8 +100,17 @@ glue_figure("fig3_curves", fig)
 # neighbourhoods, one colour per K (solid: the vote's own tie rule, {glue:text}`fig3_ties`; dotted: the
 # paper's strict rule). Markers: the measured K-NN accuracy, mean ± standard deviation over the noise
 # draws.
+#
+# {download}`Data behind this figure (CSV) <results/fig3_knn/fig3_curves.csv>`
 # ```
 #
+# {numref}`fig-knn-curves`, interactive: hover a line or a marker for its values, click a K in the legend
+# to show only that K (shift-click for several; double-click the chart to show all again).
+
+# %% tags=["hide-input"]
+interactive.html(interactive.fig3_chart(panels, p.ks, title=title), "fig3")
+
+# %% [markdown]
 # ## How close is the fit?
 #
 # In {numref}`fig-knn-curves` the largest gap between the analytic and the measured accuracy is

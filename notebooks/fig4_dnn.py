@@ -59,6 +59,7 @@ from knnoise import plots
 from knnoise.book import glue_figure, glue_values, record, setup
 from knnoise.experiments import engine, fig4_dnn, paper_results
 from knnoise.experiments.networks import corruption_matrix
+from knnoise.plots import interactive
 
 p = setup("fig4_dnn", globals())
 if p.save_results:  # checked before hours of training, not after
@@ -125,6 +126,8 @@ glue_figure("fig4_general", plots.corruption_matrix(general, title="the general 
 # `results/paper/`; the tables of one experiment, from however many runs, merged into one series: mean ± sd
 # over its networks per level, a level with one network a point without a bar; labelled with the
 # device(s), images, epochs, number of networks and dates).
+#
+# {download}`Data behind this figure (CSV) <results/fig4_dnn/fig4_curves.csv>`
 # ```
 #
 # ```{glue:figure} fig4_general
@@ -133,8 +136,17 @@ glue_figure("fig4_general", plots.corruption_matrix(general, title="the general 
 #
 # The random general corruption matrix $P[y, \tilde y]$ of the "general noise" panel of
 # {numref}`fig-dnn-curves` (rows: the true label; columns: the noisy one).
+#
+# {download}`Data behind this figure (CSV) <results/fig4_dnn/fig4_general.csv>`
 # ```
 #
+# {numref}`fig-dnn-curves`, interactive: hover a line or a marker for its values, click a series in the
+# legend to show only that series (shift-click for several; double-click the chart to show all again).
+
+# %% tags=["hide-input"]
+interactive.html(interactive.fig4_chart(panels, p.ks, title=title), "fig4")
+
+# %% [markdown]
 # ## The effective K (beyond the paper)
 #
 # The K whose analytic curve is closest (least squares over the noise levels) to the networks' accuracy,

@@ -85,6 +85,8 @@ result.best_k.round(3)
 # feature space; the star marks the K of least distance. Right: the fraction of test examples for which
 # the softmax's top class is the neighbourhood's plurality label (ties in the histogram go to the lower
 # label). Dashed black: the network trained on clean labels.
+#
+# {download}`Data behind this figure (CSV) <results/supp_feature_knn/supp_agreement.csv>`
 # ```
 #
 # The table gives, per network, its clean test accuracy, the best K (least distance), the distance and

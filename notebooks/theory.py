@@ -141,6 +141,8 @@ theory.styled_checks(checks)
 #
 # Eq. 1–3 for one-hot clean neighbourhoods with $L$ = {glue:text}`theory_n_labels` classes under uniform
 # (left) and flip noise (right), one line per K (strict ties, as in the paper).
+#
+# {download}`Data behind this figure (CSV) <results/theory/theory_ideal.csv>`
 # ```
 #
 # Per K, the first noise level of {numref}`fig-theory-ideal` at which the accuracy drops below one half:
@@ -176,6 +178,8 @@ crossing
 #
 # The ideal curves of {numref}`fig-theory-ideal` for even K under each tie rule (solid: strict; dashed:
 # random; dotted: lowest).
+#
+# {download}`Data behind this figure (CSV) <results/theory/theory_ties.csv>`
 # ```
 
 # %% tags=["hide-input"]

@@ -104,6 +104,8 @@ glue_values(**{f"your_model_{name}": value for name, value in your_model.quoted(
 # The predicted accuracy of the network of this chapter under label noise, one line per K (Eq. 1–3 with
 # its clean softmax as $C_s$, {glue:text}`your_model_ties` ties), one panel per noise model. Nothing was
 # trained on noisy labels to draw these.
+#
+# {download}`Data behind this figure (CSV) <results/your_model/your_model_curves.csv>`
 # ```
 #
 # ## What we see

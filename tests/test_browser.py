@@ -419,3 +419,166 @@ def test_theory_page_typesets_maths_offline(html_dir: Path, base_url: str, drive
     assert not found["untypeset"], f"maths left untypeset: {found['untypeset'][:5]} {where}"
     assert found["containers"] >= found["maths"], where
     assert found["raw"] == 0, f"raw TeX delimiters left in the text {where}"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Interactive charts offline (issue 22): Vega from the book's own _static/, controls that change the data
+
+EXPLORER_PAGE = "book/executed/explorer.html"
+CHART_PAGES = {
+    "explorer": EXPLORER_PAGE,
+    "fig3": "book/executed/fig3_knn.html",
+    "fig4": "book/executed/fig4_dnn.html",
+}
+_SCRIPT_SRC_RE = re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.I)
+
+_CHART_JS = r"""
+// Wait for the chart `name` (window.knnoiseCharts[name], kept by knnoise.plots.interactive.html), then
+// report its rendered marks and the data of its first line mark (the explorer's curve).
+const name = arguments[0], done = arguments[arguments.length - 1], start = Date.now();
+const marksOf = spec => (spec.marks || []).flatMap(m => [m, ...marksOf(m)]);
+const wait = () => {
+    const r = window.knnoiseCharts && window.knnoiseCharts[name];
+    if (!r) return Date.now() - start > 20000 ? done({error: 'no chart ' + name,
+        vega: typeof window.vegaEmbed}) : setTimeout(wait, 100);
+    const read = d => { try { return r.view.data(d); } catch (e) { return null; } };  // a facet's: not global
+    r.view.runAsync().then(() => {
+        const el = document.getElementById('knnoise-chart-' + name);
+        const lines = marksOf(r.vgSpec).filter(m => m.type === 'line' && m.from && m.from.data);
+        const rows = lines.map(m => read(m.from.data)).find(rows => rows) || [];
+        done({
+            datasets: Object.fromEntries(
+                (r.vgSpec.data || []).map(d => [d.name, (read(d.name) || []).length])),
+            paths: el.querySelectorAll('.mark-line path, .mark-symbol path, .mark-rule line').length,
+            inputs: Array.from(el.querySelectorAll('input, select')).map(i => i.name),
+            points: rows.map(d => [d.gamma, d.accuracy]),
+            scripts: Array.from(document.scripts).map(s => s.src).filter(s => s),
+            resources: performance.getEntriesByType('resource').map(e => e.name),
+        });
+    });
+};
+wait();
+"""
+
+_SET_INPUT_JS = r"""
+// Set the bound input `inputName` of chart `name` to `value`, as a reader would (an input event).
+const [name, inputName, value] = arguments;
+const el = document.getElementById('knnoise-chart-' + name);
+const input = el.querySelector(`[name="${inputName}"]`);
+if (!input) return 'no input ' + inputName;
+input.value = String(value);
+input.dispatchEvent(new Event(input.tagName === 'SELECT' ? 'change' : 'input', {bubbles: true}));
+return input.value;
+"""
+
+
+def _blocked(driver):
+    """A context in which the browser blocks every https and websocket request (as the maths test does);
+    plain http to another host is caught afterwards, from the page's resource entries."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def block():
+        driver.execute_cdp_cmd("Network.enable", {})
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["https://*", "wss://*", "ws://*"]})
+        try:
+            yield
+        finally:
+            driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+            driver.execute_cdp_cmd("Network.disable", {})
+
+    return block()
+
+
+def _open_chart(driver, base_url: str, page: str, name: str) -> dict:
+    driver.get_log("browser")
+    driver.get(base_url + page)
+    _wait_until_loaded(driver)
+    return driver.execute_async_script(_CHART_JS, name)
+
+
+def _external(urls: list[str]) -> list[str]:
+    return [u for u in urls if urlsplit(u).scheme in ("http", "https", "ws", "wss")
+            and urlsplit(u).hostname not in LOCAL_HOSTS]  # fmt: skip
+
+
+def test_explorer_renders_offline_and_its_controls_change_the_data(
+    html_dir: Path, base_url: str, driver
+) -> None:
+    """The explorer draws its curve with the network blocked, and moving K or the noise model redraws it."""
+    assert (html_dir / EXPLORER_PAGE).is_file(), f"{EXPLORER_PAGE} was not built into {html_dir}"
+    with _blocked(driver):
+        found = _open_chart(driver, base_url, EXPLORER_PAGE, "explorer")
+        shot = _screenshot(driver, EXPLORER_PAGE)
+        where = f"({EXPLORER_PAGE}; screenshot {shot})"
+        assert "error" not in found, f"{found} {where}"
+        assert found["paths"] > 0 and len(found["points"]) > 2, f"the explorer drew nothing: {found} {where}"
+        assert {"K", "noise", "ties", "clean", "confidence"} <= set(found["inputs"]), where
+        before = found["points"]
+        assert _set_input(driver, "K", 1) == "1"
+        after_k = driver.execute_async_script(_CHART_JS, "explorer")["points"]
+        assert len(after_k) == len(before) and after_k != before, f"moving K changed nothing {where}"
+        assert _set_input(driver, "noise", "flip") == "flip"
+        after_noise = driver.execute_async_script(_CHART_JS, "explorer")
+        assert after_noise["points"] != after_k, f"choosing flip noise changed nothing {where}"
+        # K = 1 copies one neighbour: the accuracy falls from the clean value as gamma grows (Eq. 3)
+        assert after_noise["points"][0][1] > after_noise["points"][-1][1], after_noise["points"]
+        shot = _screenshot(driver, EXPLORER_PAGE.replace(".html", "_k1_flip.html"))
+    severe = [e["message"] for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    assert not [m for m in severe if not _is_implicit_favicon(m)], (
+        f"console errors {severe} (screenshot {shot})"
+    )
+    assert not _external(found["scripts"] + found["resources"]), f"requests outside the book {where}"
+    assert any(urlsplit(s).path.endswith("_static/vega/vega-bundle.js") for s in found["scripts"]), where
+
+
+def _set_input(driver, name: str, value: object) -> str:
+    return driver.execute_script(_SET_INPUT_JS, "explorer", name, value)
+
+
+LEGEND_SELECTIONS = {"fig3": "fig3_k", "fig4": "fig4_series"}  # knnoise.plots.interactive's names
+
+
+def _click_legend(driver, name: str) -> int:
+    """Click the chart's first legend entry as a reader would; the number of series then selected (the
+    selection's store holds one entry per facet panel, each naming the same series)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    symbol = driver.find_element("css selector", f"#knnoise-chart-{name} .role-legend-symbol path")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", symbol)
+    ActionChains(driver).move_to_element(symbol).click().perform()
+    store = LEGEND_SELECTIONS[name] + "_store"
+    return driver.execute_script(
+        "const store = window.knnoiseCharts[arguments[0]].view.data(arguments[1]);"
+        "return new Set(store.map(t => JSON.stringify(t.values))).size;",
+        name,
+        store,
+    )
+
+
+@pytest.mark.parametrize("name", ["fig3", "fig4"])
+def test_interactive_figure_renders_offline(name: str, html_dir: Path, base_url: str, driver) -> None:
+    """Figs. 3 and 4's interactive charts render from the book's own files with the network blocked."""
+    page = CHART_PAGES[name]
+    assert (html_dir / page).is_file(), f"{page} was not built into {html_dir}"
+    with _blocked(driver):
+        found = _open_chart(driver, base_url, page, name)
+        driver.execute_script(f"document.getElementById('knnoise-chart-{name}').scrollIntoView();")
+        shot = _screenshot(driver, page.replace(".html", "_interactive.html"))
+        toggled = _click_legend(driver, name)
+    where = f"({page}; screenshot {shot})"
+    assert "error" not in found, f"{found} {where}"
+    assert found["paths"] >= 4, f"the chart drew nothing: {found} {where}"
+    assert toggled == 1, f"clicking a legend entry selected {toggled} series, not 1 {where}"
+    assert max(found["datasets"].values(), default=0) >= 4, f"the chart holds no data: {found} {where}"
+    assert not _external(found["scripts"] + found["resources"]), f"requests outside the book {where}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_script_comes_from_the_book(page: str, html_dir: Path) -> None:
+    """No page loads a script from another host (a CDN's require.js or widget manager, say): the book
+    works offline and a reader's browser fetches no third-party code."""
+    text = (html_dir / page).read_text(encoding="utf-8")
+    sources = _SCRIPT_SRC_RE.findall(text)
+    outside = [s for s in sources if s.startswith("//") or _external([s])]
+    assert not outside, f"{page} loads scripts from outside the book: {outside}"

@@ -6,8 +6,9 @@ metadata: profile, parameters (but not where sweeps run: :func:`without_engine`)
 of the ``knnoise`` package's files, so an edit to the package re-executes every chapter) and
 :func:`input_hashes` (of the files and folders that parameters name, such as Fig. 4's committed
 ``results/paper``). Markdown cells are not in the key: a prose edit is merged into the cached outputs
-without re-executing. Each entry stores the executed notebook and, as a jupyter-cache artifact, the claims
-the chapter recorded (``book/executed/results/<name>.json``), restored with it.
+without re-executing. Each entry stores the executed notebook and, as jupyter-cache artifacts, the claims
+the chapter recorded (``book/executed/results/<name>.json``) and its figures' data
+(``book/executed/results/<name>/*.csv``), restored with it.
 
 A damaged entry (its stored notebook or claims artifact missing, truncated or unreadable, checked before
 anything is restored) is reported once as a warning, dropped, and the notebook is executed again and stored
@@ -317,8 +318,9 @@ def _drop(cache: Any, pk: int, folder: Path) -> None:
         NbCacheRecord.remove_records([pk], cache.db)
 
 
-def restore(cache: Any, nb: Any, output: Path, results_dir: Path) -> bool:
-    """Write the cached run of ``nb`` (a :func:`key_notebook`) to ``output`` and restore its claims.
+def restore(cache: Any, nb: Any, output: Path, results_dir: Path, *, mark: Any = None) -> bool:
+    """Write the cached run of ``nb`` (a :func:`key_notebook`) to ``output`` and restore its claims and
+    figure data; ``mark(notebook)``, when given, edits the notebook before it is written.
 
     The stored notebook and every artifact are read and checked before anything is written. Returns
     False on a miss, or when the entry is damaged (then reported once, dropped and left to re-execute).
@@ -339,7 +341,8 @@ def restore(cache: Any, nb: Any, output: Path, results_dir: Path) -> bool:
     folder = Path(cache.path) / "executed" / record.hashkey
     try:
         stored = nbformat.reads((folder / "base.ipynb").read_text(encoding="utf-8"), nbformat.NO_CONVERT)
-        text = nbformat.writes(_merge(nb, stored)).rstrip("\n") + "\n"  # as nbformat.write
+        merged = _merge(nb, stored)
+        text = nbformat.writes(mark(merged) if mark else merged).rstrip("\n") + "\n"  # as nbformat.write
         artifacts = _stored_artifacts(folder / "artifacts", record.data)
     except Exception as err:  # noqa: BLE001 - a missing, unreadable or wrong stored notebook or artifact
         _warn_damaged(str(folder), err)
@@ -368,8 +371,9 @@ def _store_problem(err: BaseException) -> str:
     return reason
 
 
-def store(cache: Any, executed: Path, uri: str, results_file: Path) -> None:
-    """Store the executed notebook ``executed`` (and the claims in ``results_file``, if any).
+def store(cache: Any, executed: Path, uri: str, results_file: Path, data_dir: Path | None = None) -> None:
+    """Store the executed notebook ``executed`` (and the claims in ``results_file`` and the figure data
+    in ``data_dir``, a folder beside it, if any).
 
     A failure to store (a full disk, a read-only cache) is a warning saying what happened: the run itself
     succeeded, and the next run executes the notebook again.
@@ -381,6 +385,8 @@ def store(cache: Any, executed: Path, uri: str, results_file: Path) -> None:
     try:
         nb = nbformat.read(executed, as_version=4)
         paths = [str(results_file)] if results_file.is_file() else []
+        if data_dir is not None and data_dir.is_dir():
+            paths += [str(p) for p in sorted(data_dir.rglob("*")) if p.is_file()]
         artifacts = NbArtifacts(paths, in_folder=results_file.parent)
         data = {"artifacts": [p.as_posix() for p in artifacts.relative_paths]}  # checked by restore
         bundle = CacheBundleIn(nb, uri, artifacts=artifacts, data=data)

@@ -206,6 +206,18 @@ SCHEMAS: dict[str, Schema] = {
             seed=SEED,
         ),
         chapter(
+            "explorer",
+            DATA,
+            SCHEDULE,
+            RUN.pick("device"),
+            k_max=Interval(int, 1, 2000),
+            n_gammas=Interval(int, 2, 401),
+            # the ideal neighbourhoods' true-label probability (above 1/L: see knnoise.experiments.explorer)
+            confidences=ListOf(Interval(float, 0.0, 1.0, closed="right"), unique=True, sort=True),
+            n_examples=SUBSET,
+            knn_train_subset=SUBSET,
+        ),
+        chapter(
             "fig3_knn",
             DATA,
             SCHEDULE.pick("model", "epochs", "lr"),

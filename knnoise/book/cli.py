@@ -6,8 +6,9 @@ notebooks, merge their parameters (:mod:`knnoise.book.profiles`), validate them 
 schema (:mod:`knnoise.book.chapters`) before any kernel starts, execute (:mod:`knnoise.book.execute`) only
 the notebooks whose code, merged parameters or ``knnoise`` package changed since their last successful
 run (the others are restored from jupyter-cache, :mod:`knnoise.book.cache`; ``--force`` executes them all),
-write the claims page and build (:mod:`knnoise.book.build`). A bad value fails in about a second, with
-``"<notebook>: <name> must be <allowed>, got <value>"``. ``--workers N`` starts a Dask ``LocalCluster`` for
+write the claims page and the execution table (:mod:`knnoise.book.runs`) and build
+(:mod:`knnoise.book.build`). A bad value fails in about a second, with ``"<notebook>: <name> must be
+<allowed>, got <value>"``. ``--workers N`` starts a Dask ``LocalCluster`` for
 the run and ``--scheduler ADDRESS`` checks an existing one (:func:`knnoise.experiments.engine.serve`),
 before any kernel starts; the address goes to every notebook that declares a ``scheduler`` parameter.
 Before any of that, the cache root (``$KNNOISE_CACHE``) and ``book/executed`` are proved writable, and
@@ -34,6 +35,7 @@ from knnoise._cli import ErrorLineParser
 from knnoise.book import build as _build
 from knnoise.book import execute as _execute
 from knnoise.book import preflight as _preflight
+from knnoise.book import runs as _runs
 from knnoise.book.chapters import SCHEMAS
 from knnoise.book.errors import BookError, Interrupted
 from knnoise.book.profiles import (
@@ -140,6 +142,7 @@ def run(
         _execute_all(root, profile, merged, result, progress=progress, force=force)
     _warn_stale(root, names, set(to_run))
     _build.write_claims_page(root, names)
+    _runs.write_table(root, names)  # how each chapter ran (book/execution.md), rows kept for the others
     if build:
         _build_book(root, result)
     return result

@@ -8,6 +8,9 @@ by its number in the source, its line and the exception; the partial notebook is
 (:mod:`knnoise.book.partials`: a live one is locked by its run). With ``cache=True`` a successful run
 is stored in the execution cache (:mod:`knnoise.book.cache`), and :func:`restore_notebook` writes it back
 instead of executing while the notebook's code, parameters and the ``knnoise`` package are unchanged.
+The executed notebook keeps how it ran (wall time, the kernel's peak memory, device, versions, commit:
+:mod:`knnoise.book.runs`) and no widgets; the chapter's figures' data go to ``book/executed/results/<name>/``
+(``$KNNOISE_FIGURE_DATA``), stored and restored with it.
 """
 
 from __future__ import annotations
@@ -16,14 +19,17 @@ import os
 import shutil
 import signal
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from knnoise.book import cache as _cache
+from knnoise.book import runs as _runs
 from knnoise.book.claims import RESULTS_ENV
 from knnoise.book.errors import BookError, NotebookFailed
+from knnoise.book.page import FIGURE_DATA_ENV
 from knnoise.book.partials import partial_notebook
 from knnoise.book.profiles import (
     EXECUTED_DIR,
@@ -131,11 +137,20 @@ def execute_notebook(
     nb = _prepared(source, root, parameters, profile)
     output.parent.mkdir(parents=True, exist_ok=True)
     # The book never sees a half-written notebook: it is written beside the output, then renamed onto it.
+    data = _figure_data_dir(root, name)
+    shutil.rmtree(data, ignore_errors=True)  # this run writes the figures' data afresh
     with partial_notebook(output, name) as tmp:
-        _papermill(nb, tmp, dict(parameters or {}), name=name, source=source, root=root, progress=progress)
-        _finalise(tmp, _display_path(source, root), _display_path(output, root))
+        memory = _runs.PeakMemory()
+        start = time.perf_counter()
+        _papermill(nb, tmp, dict(parameters or {}), name=name, source=source, root=root, progress=progress,
+                   memory=memory)  # fmt: skip
+        wall = time.perf_counter() - start
+        peak = memory.peak_bytes
+        run = _runs.run_record(profile, parameters or {}, wall_s=wall, peak_bytes=peak, root=root)
+        _finalise(tmp, _display_path(source, root), _display_path(output, root), run=run)
         if cache:
-            _cache.store(_cache.open_cache(), tmp, _display_path(source, root), _results_file(root, name))
+            uri = _display_path(source, root)
+            _cache.store(_cache.open_cache(), tmp, uri, _results_file(root, name), data_dir=data)
         os.replace(tmp, output)
         (root / FAILED_DIR / f"{name}.ipynb").unlink(missing_ok=True)  # a fixed notebook's old failure
         return output
@@ -167,7 +182,7 @@ def restore_notebook(
     prepared = _prepared(source, root, parameters, profile)
     nb = _cache.key_notebook(prepared, dict(parameters or {}), KERNEL_NAME)
     output = root / EXECUTED_DIR / f"{name}.ipynb"
-    if not _cache.restore(_cache.open_cache(), nb, output, root / RESULTS_DIR):
+    if not _cache.restore(_cache.open_cache(), nb, output, root / RESULTS_DIR, mark=_runs.mark_restored):
         return None
     (root / FAILED_DIR / f"{name}.ipynb").unlink(missing_ok=True)
     return output
@@ -175,6 +190,11 @@ def restore_notebook(
 
 def _results_file(root: Path, name: str) -> Path:
     return root / RESULTS_DIR / f"{name}.json"
+
+
+def _figure_data_dir(root: Path, name: str) -> Path:
+    """Where the chapter's figures' data go (:func:`knnoise.book.page.glue_figure`), beside its claims."""
+    return root / RESULTS_DIR / name
 
 
 def _prepared(source: Path, root: Path, parameters: Mapping[str, Any] | None, profile: str | None) -> Any:
@@ -192,7 +212,15 @@ def _prepared(source: Path, root: Path, parameters: Mapping[str, Any] | None, pr
 
 
 def _papermill(
-    nb: Any, tmp: Path, parameters: dict[str, Any], *, name: str, source: Path, root: Path, progress: bool
+    nb: Any,
+    tmp: Path,
+    parameters: dict[str, Any],
+    *,
+    name: str,
+    source: Path,
+    root: Path,
+    progress: bool,
+    memory: _runs.PeakMemory | None = None,
 ) -> None:
     """Run papermill into ``tmp``; on failure keep the partial notebook and raise :class:`NotebookFailed`.
 
@@ -202,7 +230,8 @@ def _papermill(
     from papermill.exceptions import PapermillExecutionError
 
     try:
-        with _kernel_environment(root / RESULTS_DIR), _interruptible() as interrupted:
+        data = _figure_data_dir(root, name)
+        with _kernel_environment(root / RESULTS_DIR, data), _interruptible() as interrupted:
             papermill.execute_notebook(
                 nb,
                 str(tmp),
@@ -211,7 +240,7 @@ def _papermill(
                 progress_bar=progress,
                 cwd=str(root),
                 extra_arguments=list(KERNEL_ARGUMENTS),
-                kernel_manager_class=_kernel_manager_class(interrupted),
+                kernel_manager_class=_kernel_manager_class(interrupted, memory),
             )
     except PapermillExecutionError as err:
         failed = _keep_failed(tmp, root, name, source)
@@ -246,8 +275,9 @@ def _interruptible() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _kernel_manager_class(interrupted: threading.Event) -> type:
-    """jupyter_client's kernel manager, except that after ``interrupted`` it stops the kernel at once.
+def _kernel_manager_class(interrupted: threading.Event, memory: _runs.PeakMemory | None = None) -> type:
+    """jupyter_client's kernel manager, except that after ``interrupted`` it stops the kernel at once;
+    ``memory`` watches the kernel process from its start to its shutdown.
 
     Its usual graceful shutdown would race the cell still running: the kernel then prints a traceback
     (a reply on a closed socket) under the runner's ``error: interrupted``. The client's tasks still
@@ -258,7 +288,14 @@ def _kernel_manager_class(interrupted: threading.Event) -> type:
     from jupyter_client import AsyncKernelManager
 
     class _KernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:
+            await super().start_kernel(**kw)
+            if memory is not None:
+                memory.watch(getattr(self.provisioner, "pid", None))
+
         async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+            if memory is not None:
+                memory.stop()
             if interrupted.is_set():
                 now = True
                 waiting = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
@@ -279,19 +316,23 @@ def _retrieved(task: Any) -> None:
 
 
 @contextmanager
-def _kernel_environment(results_dir: Path | None = None) -> Iterator[None]:
+def _kernel_environment(results_dir: Path | None = None, figure_data: Path | None = None) -> Iterator[None]:
     """Environment the kernel inherits while one notebook runs.
 
     ``MPLBACKEND`` is set to the inline backend: ipykernel picks it only when the variable is unset, and an
     inherited ``MPLBACKEND=Agg`` (common on headless machines) would silently drop every figure from the
     executed notebooks. ``PYTHONHASHSEED`` is fixed (unless set) so that str-keyed set orders are stable.
-    ``$KNNOISE_RESULTS`` tells :func:`knnoise.book.claims.record` where the chapter's key results go.
+    ``$KNNOISE_RESULTS`` tells :func:`knnoise.book.claims.record` where the chapter's key results go,
+    ``$KNNOISE_FIGURE_DATA`` :func:`knnoise.book.page.glue_figure` where its figures' data go.
     """
-    saved = {key: os.environ.get(key) for key in ("MPLBACKEND", "PYTHONHASHSEED", RESULTS_ENV)}
+    keys = ("MPLBACKEND", "PYTHONHASHSEED", RESULTS_ENV, FIGURE_DATA_ENV)
+    saved = {key: os.environ.get(key) for key in keys}
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ.setdefault("PYTHONHASHSEED", "0")
     if results_dir is not None:
         os.environ[RESULTS_ENV] = str(results_dir)
+    if figure_data is not None:
+        os.environ[FIGURE_DATA_ENV] = str(figure_data)
     try:
         yield
     finally:
@@ -306,15 +347,19 @@ def _display_path(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
 
 
-def _finalise(tmp: Path, source: str, output: str) -> None:
-    """Record real paths in papermill's metadata (not the in-memory input and the temporary output),
-    and fold papermill's injected-parameters cell like the parameters cell it overrides."""
+def _finalise(tmp: Path, source: str, output: str, *, run: dict[str, Any] | None = None) -> None:
+    """Record real paths in papermill's metadata (not the in-memory input and the temporary output), fold
+    papermill's injected-parameters cell like the parameters cell it overrides, drop widgets, and keep
+    the ``run`` record (:mod:`knnoise.book.runs`)."""
     import nbformat
 
     nb = nbformat.read(tmp, as_version=4)
     meta = nb.metadata.get("papermill", {})
     meta["input_path"], meta["output_path"] = source, output
     _cache.fold_injected(nb)
+    _runs.without_widgets(nb)
+    if run is not None:
+        nb.metadata[_runs.RUN_KEY] = run
     nbformat.write(nb, tmp)
     umask = os.umask(0)
     os.umask(umask)

@@ -5,12 +5,17 @@
 values as a read-only :class:`Params`. The runner checks the same schema before starting a kernel; this
 cell gives the same checks (and messages) to those who run a notebook with papermill directly, whose ``-p``
 values arrive as strings (read as YAML). :func:`glue_figure` and :func:`glue_values` hand figures and
-numbers to the prose (myst-nb glue), so that no number in the text is typed in.
+numbers to the prose (myst-nb glue), so that no number in the text is typed in; ``glue_figure`` also
+writes the tidy table the figure plots (read from the figure, or ``data=frame``), offered beside it
+(``{download}`Data (CSV) <results/<chapter>/<name>.csv>```): the runner points ``$KNNOISE_FIGURE_DATA``
+at ``book/executed/results/<chapter>``. Outside the runner (the variable unset) no file is written.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +23,9 @@ import numpy as np
 from knnoise.book.chapters import schema as _schema
 from knnoise.book.schema import ParameterError, derive, validate
 
-__all__ = ["Params", "glue_figure", "glue_values", "setup"]
+__all__ = ["FIGURE_DATA_ENV", "Params", "glue_figure", "glue_values", "setup"]
+
+FIGURE_DATA_ENV = "KNNOISE_FIGURE_DATA"
 
 
 class Params(Mapping[str, Any]):
@@ -111,16 +118,47 @@ def setup(notebook: str, namespace: Mapping[str, Any], *, show: bool = True) -> 
     return Params(notebook, {**values, **derive(schema, values)})
 
 
-def glue_figure(name: str, fig: Any) -> None:
+def glue_figure(name: str, fig: Any, data: Any = None) -> Path | None:
     """Glue a matplotlib figure as ``name`` for a ``{glue:figure}`` directive; it is not shown in place.
 
     The figure is closed, so the inline backend does not display it again at the end of the cell.
+
+    Parameters
+    ----------
+    name : str
+        The glue name; also the data file's name, ``<name>.csv``.
+    fig : matplotlib.figure.Figure
+    data : pandas.DataFrame, optional
+        What the figure plots, tidy (one row per plotted value, a column per variable); by default read
+        from the figure's own artists (:func:`knnoise.book.figdata.figure_data`). Written atomically to
+        ``$KNNOISE_FIGURE_DATA/<name>.csv`` when the runner sets that folder.
+
+    Returns
+    -------
+    Path or None
+        The data file written, if any.
+
+    Raises
+    ------
+    TypeError
+        ``data`` is not a DataFrame.
     """
     import matplotlib.pyplot as plt
+    import pandas as pd
     from myst_nb import glue
 
+    if data is not None and not isinstance(data, pd.DataFrame):
+        raise TypeError(f"glue_figure: data must be a pandas DataFrame or None, got {type(data).__name__}")
     glue(name, fig, display=False)
     plt.close(fig)
+    folder = os.environ.get(FIGURE_DATA_ENV)
+    if not folder:
+        return None
+    from knnoise._io import write_text
+    from knnoise.book.figdata import figure_data
+
+    table = figure_data(fig) if data is None else data
+    return write_text(Path(folder) / f"{name}.csv", table.to_csv(index=False))
 
 
 def glue_values(**values: Any) -> None:

@@ -37,6 +37,8 @@ def test_a_rerun_with_nothing_changed_executes_nothing_and_restores_notebooks_an
         restored = nbformat.read(executed / f"{name}.ipynb", as_version=4)
         assert [c.get("outputs") for c in restored.cells] == [c.get("outputs") for c in nb.cells]
         assert [c.source for c in restored.cells] == [c.source for c in nb.cells]
+        run = nb.metadata.pop("knnoise_run")  # how it ran (knnoise.book.runs): kept, marked restored
+        assert restored.metadata.pop("knnoise_run") == {**run, "status": "restored"}
         assert restored.metadata == nb.metadata
     alpha = nbformat.read(executed / "alpha.ipynb", as_version=4)
     assert "image/png" in {m for c in alpha.cells for o in c.get("outputs", []) for m in o.get("data", {})}

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from knnoise import book
-from knnoise.book import execute, partials
+from knnoise.book import execute, partials, runs
 
 
 def test_execute_writes_parameters_and_inline_figures(mini: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,7 +38,8 @@ def test_execute_writes_parameters_and_inline_figures(mini: Path, monkeypatch: p
     assert nb.metadata.papermill["input_path"] == "notebooks/alpha.py"
     assert nb.metadata.papermill["output_path"] == "book/executed/alpha.ipynb"
     assert out.stat().st_mode & 0o044, "the executed notebook should be readable like any other file"
-    generated = {"results", "results.md"}  # the intro's claims table (knnoise.book.claims)
+    # the intro's claims table (knnoise.book.claims), how each chapter ran (knnoise.book.runs)
+    generated = {"results", "results.md", "execution.csv", "execution.json"}
     assert [p.name for p in out.parent.iterdir() if p.name not in generated] == ["alpha.ipynb"]
 
 
@@ -115,6 +116,48 @@ def test_glued_figures_reach_the_book_without_showing_in_place(mini: Path) -> No
     assert "image/png" not in keys, "the figure must not also be displayed in place"
     names = [o.metadata["scrapbook"]["name"] for o in cell.outputs if "scrapbook" in o.get("metadata", {})]
     assert names == ["gamma_fig", "gamma_value"]
+
+
+PROGRESS = """\
+# %% tags=["parameters"]
+seed = 0  # random seed
+
+# %%
+from tqdm.auto import tqdm
+
+print([c.__module__ for c in tqdm.__mro__])
+for _ in tqdm(range(3), desc="steps"):
+    pass
+"""
+
+
+def test_executed_notebooks_hold_no_widgets(mini: Path) -> None:
+    """tqdm.auto draws an ipywidgets bar in the kernel; the executed notebook keeps no view or state of it,
+    so no page of the book needs a widget manager (require.js, html-manager) from a CDN."""
+    (mini / "notebooks" / "gamma.py").write_text(PROGRESS)
+    out = book.execute_notebook("gamma", {"seed": 1}, root=mini, progress=False)
+    nb = nbformat.read(out, as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "tqdm.notebook" in text, "the kernel should draw a widget bar (ipywidgets is installed)"
+    mimes = {m for c in nb.cells if c.cell_type == "code" for o in c.outputs for m in o.get("data", {})}
+    assert runs.WIDGET_VIEW not in mimes
+    assert "widgets" not in nb.metadata
+    assert "widget" not in out.read_text(encoding="utf-8")
+
+
+def test_without_widgets_keeps_other_outputs() -> None:
+    nb = nbformat.v4.new_notebook()
+    view = {"model_id": "abc", "version_major": 2, "version_minor": 0}
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", {runs.WIDGET_VIEW: view, "text/plain": "0%|"}),
+        nbformat.v4.new_output("stream", name="stdout", text="kept\n"),
+    ]
+    nb.cells = [nbformat.v4.new_markdown_cell("prose"), cell]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"abc": {}}}}
+    runs.without_widgets(nb)
+    assert [o.output_type for o in nb.cells[1].outputs] == ["stream"]
+    assert "widgets" not in nb.metadata and nb.cells[0].source == "prose"
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from knnoise import book
+from knnoise.book import figdata, runs
 
 
 def _book(root: Path, *options: str) -> tuple[str, float]:
@@ -35,6 +39,49 @@ def test_smoke_profile_runs_every_notebook_and_builds_the_book_strictly(real_boo
     for name in names:
         assert (real_book / "book" / "executed" / f"{name}.ipynb").is_file()
         assert (real_book / "_build" / "html" / "book" / "executed" / f"{name}.html").is_file()
+    executed = _execution_table(real_book, names, "executed")
+    _check_figure_data(real_book, names)
+    _check_scripts_are_the_book_s_own(real_book)
+    (real_book / "book" / "executed" / "results").rename(real_book / "results.moved")  # restored with them
     log, seconds = _book(real_book)
     assert f"executed 0 notebook(s) in 0.0 s, restored {len(names)} unchanged from the cache" in log, log
     print(f"no-change rebuild (smoke): {seconds:.1f} s")
+    restored = _execution_table(real_book, names, "restored")
+    keep = ["chapter", "wall time (s)", "peak memory (MiB)", "device", "finished (UTC)"]
+    assert [[r[k] for k in keep] for r in restored] == [[r[k] for k in keep] for r in executed]
+    _check_figure_data(real_book, names)
+
+
+def _execution_table(root: Path, names: list[str], status: str) -> list[dict[str, str]]:
+    """book/executed/execution.csv: a row per chapter, in the toc's order, as the book shows it."""
+    with (root / runs.TABLE_CSV).open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["chapter"] for r in rows] == names
+    for row in rows:
+        assert row["profile"] == "smoke" and row["run"] == status, row
+        assert float(row["wall time (s)"]) > 0 and int(row["peak memory (MiB)"]) > 30, row
+    page = (root / "_build" / "html" / "book" / "execution.html").read_text(encoding="utf-8")
+    assert all(f"<td><p>{name}</p></td>" in page for name in names), "the table is on its page"
+    return rows
+
+
+def _check_figure_data(root: Path, names: list[str]) -> None:
+    """One CSV per glued figure, written by the chapter's run, offered for download on its page."""
+    downloads = {p.name for p in (root / "_build" / "html" / "_downloads").rglob("*.csv")}
+    for name in names:
+        text = (root / "notebooks" / f"{name}.py").read_text(encoding="utf-8")
+        for figure in re.findall(r"^# ```\{glue:figure\} (\S+)$", text, flags=re.M):
+            table = pd.read_csv(root / "book" / "executed" / "results" / name / f"{figure}.csv")
+            assert list(table.columns) == list(figdata.COLUMNS) and len(table) > 0, (name, figure)
+            assert table[["x", "y"]].notna().all().all(), (name, figure)
+            assert f"{figure}.csv" in downloads, (name, figure)
+
+
+def _check_scripts_are_the_book_s_own(root: Path) -> None:
+    """No page loads a script from elsewhere (a CDN's require.js or widget manager): the book is offline."""
+    for page in (root / "_build" / "html").rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        sources = re.findall(r"<script[^>]*\bsrc=[\"']([^\"']+)", html)
+        foreign = [src for src in sources if re.match(r"(https?:)?//", src)]
+        assert not foreign, f"{page.relative_to(root)} loads {foreign}"
+        assert "require.min.js" not in html and "html-manager" not in html, page

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from knnoise import book
-from knnoise.book import chapters
+from knnoise.book import chapters, figdata, page
 from knnoise.book.page import Params, glue_figure, glue_values, setup
 
 REPO = Path(__file__).resolve().parents[2]
@@ -142,3 +142,49 @@ def test_glue_figures_and_values_without_showing_them(monkeypatch: pytest.Monkey
     assert names == ["fig3_gap", "fig3_ties", "fig3_curves"]
     assert all(m["scrapbook"]["mime_prefix"] == myst_glue.GLUE_PREFIX for _, m in shown)
     assert shown[0][0][myst_glue.GLUE_PREFIX + "text/plain"] == "0.125"  # a number, not np.float64(0.125)
+
+
+def test_glue_figure_writes_what_the_figure_plots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from myst_nb.ext import glue as myst_glue
+
+    monkeypatch.setattr(myst_glue, "ipy_display", lambda data, raw, metadata: None)
+    monkeypatch.delenv(page.FIGURE_DATA_ENV, raising=False)
+    fig, ax = plt.subplots()
+    ax.plot([0.0, 0.5], [1.0, 0.75], label="K = 1")
+    assert glue_figure("outside", fig) is None, "outside the runner no file is written"
+    monkeypatch.setenv(page.FIGURE_DATA_ENV, str(tmp_path / "results" / "ch"))
+    fig, ax = plt.subplots()
+    ax.plot([0.0, 0.5], [1.0, 0.75], label="K = 1")
+    written = glue_figure("curves", fig)
+    assert written == tmp_path / "results" / "ch" / "curves.csv"
+    table = pd.read_csv(written)
+    assert list(table.columns) == list(figdata.COLUMNS)
+    expected = [["K = 1", "line", 0.0, 1.0], ["K = 1", "line", 0.5, 0.75]]
+    assert table[["series", "mark", "x", "y"]].values.tolist() == expected
+    own = pd.DataFrame({"gamma": [0.0, 0.5], "accuracy": [1.0, 0.75]})
+    fig, _ = plt.subplots()
+    pd.testing.assert_frame_equal(pd.read_csv(glue_figure("own", fig, data=own)), own)
+    fig, _ = plt.subplots()
+    with pytest.raises(TypeError, match="glue_figure: data must be a pandas DataFrame or None, got dict"):
+        glue_figure("bad", fig, data={"gamma": [0.0]})
+    assert sorted(p.name for p in written.parent.iterdir()) == ["curves.csv", "own.csv"]
+
+
+def test_every_glued_figure_offers_its_data() -> None:
+    """Each ``{glue:figure}`` of a chapter has a download link to the CSV its run writes (the strict build
+    fails when the file is missing)."""
+    import re
+
+    missing = []
+    for source in sorted((REPO / "notebooks").glob("*.py")):
+        text = source.read_text(encoding="utf-8")
+        for block in re.findall(r"^# ```\{glue:figure\} (\S+)\n(.*?)^# ```$", text, flags=re.M | re.S):
+            name, body = block
+            if f"{{download}}`Data behind this figure (CSV) <results/{source.stem}/{name}.csv>`" not in body:
+                missing.append(f"{source.name}: {name}")
+    assert not missing, f"figures without a data download link: {missing}"

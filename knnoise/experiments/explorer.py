@@ -1,0 +1,171 @@
+"""The explorer (beyond the paper): Theorem 1 with Eq. 1-3 on a grid, for an interactive page.
+
+:func:`sources` gathers the clean distributions :math:`C_s` a reader can pick: ideal neighbourhoods with a
+given confidence on the true label (the rest spread evenly over the other labels), the clean-trained
+network's softmax (Fig. 2 and 4's :math:`C_s`) and the clean K-NN neighbourhoods (Fig. 3's, one per K).
+:func:`grid` evaluates the expected accuracy (Eq. 1) on every noise level, K, noise model and tie rule;
+:func:`limit` adds the large-K limit (the share of test examples whose true label is the most likely one
+in :math:`q`), and :func:`thresholds` the noise levels the paper names. The page draws the result with
+:func:`knnoise.plots.interactive.explorer_chart`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from knnoise.experiments.datasets import load_dataset
+from knnoise.experiments.networks import clean_network, corruption_matrix
+from knnoise.knn import clean_distribution, neighbor_graph
+from knnoise.theory import expected_accuracy, noisy_label_distribution, plurality_accuracy
+
+__all__ = ["NOISES", "RULES", "Source", "grid", "ideal", "limit", "sources", "thresholds"]
+
+NOISES = ("uniform", "flip", "general")  # the randomly spread noise models (knnoise.noise)
+RULES = ("strict", "random", "lowest")  # the tie rules of plurality_accuracy
+
+
+@dataclass(frozen=True)
+class Source:
+    """One clean distribution :math:`C_s` of the explorer, with the true labels of its rows.
+
+    ``clean`` is ``(M, L)`` when it is the same for every K, ``(len(ks), M, L)`` when it depends on K
+    (K-NN neighbourhoods); ``labels`` is ``(M,)``.
+    """
+
+    key: str  # the code the chart filters on: "ideal", "network" or "knn"
+    name: str  # what the page calls it
+    clean: np.ndarray
+    labels: np.ndarray
+    confidence: float | None = None  # the ideal source's true-label probability
+
+
+def ideal(n_labels: int, confidence: float) -> Source:
+    """Ideal neighbourhoods: ``confidence`` on the true label, the rest evenly on the others, (L, L)."""
+    if not 1.0 / n_labels < confidence <= 1.0:
+        raise ValueError(f"confidence must be in (1/L, 1] = ({1 / n_labels:.3g}, 1], got {confidence}")
+    clean = np.full((n_labels, n_labels), (1.0 - confidence) / (n_labels - 1))
+    np.fill_diagonal(clean, confidence)
+    return Source("ideal", f"ideal, c = {confidence:g}", clean, np.arange(n_labels), float(confidence))
+
+
+def _sample(n_test: int, n_examples: int | None, seed: int) -> np.ndarray:
+    """Sorted indices of ``n_examples`` test examples drawn without replacement (all when None)."""
+    if n_examples is None or n_examples >= n_test:
+        return np.arange(n_test)
+    return np.sort(np.random.default_rng(seed).choice(n_test, size=n_examples, replace=False))
+
+
+def sources(params: Mapping[str, Any], ks: Sequence[int]) -> tuple[list[Source], str]:
+    """Every clean distribution of the explorer, and the dataset's name.
+
+    ``params``: the chapter's validated parameters (the data and schedule groups, ``device``,
+    ``confidences``, ``n_examples``, ``knn_train_subset``). The network is the one the DNN chapters train
+    on clean labels (the same cache entry when the parameters match); the K-NN neighbourhoods are taken
+    among ``knn_train_subset`` training images (all when None) for the same sampled test examples.
+    """
+    seed = params["seed"]
+    data = {k: params[k] for k in ("dataset", "data_path", "train_subset", "test_subset")}
+    ds = load_dataset(**data, seed=seed)
+    net = clean_network(ds, params["schedule"], seed=seed, device=params["device"])
+    rows = _sample(ds.n_test, params["n_examples"], seed)
+    softmax = np.asarray(net.test_softmax, dtype=np.float64)[rows]
+    softmax /= softmax.sum(axis=1, keepdims=True)
+    knn_ds = load_dataset(**{**data, "train_subset": params["knn_train_subset"]}, seed=seed)
+    if max(ks) > knn_ds.n_train:
+        raise ValueError(f"k_max must not exceed the {knn_ds.n_train} K-NN training images, got {max(ks)}")
+    graph = neighbor_graph(knn_ds.flat("train"), knn_ds.flat("test")[rows], k_max=max(ks), progress=False)
+    hoods = clean_distribution(graph, knn_ds.y_train, list(ks), knn_ds.n_classes)
+    found = [ideal(ds.n_classes, c) for c in params["confidences"]]
+    found.append(Source("network", f"{ds.name} network softmax", softmax, ds.y_test[rows]))
+    found.append(Source("knn", f"{ds.name} K-NN neighbourhoods", hoods, knn_ds.y_test[rows]))
+    return found, ds.name
+
+
+def _per_k(source: Source, gammas: np.ndarray, P: np.ndarray, ks: Sequence[int], ties: str) -> np.ndarray:
+    """Eq. 1 for a K-dependent :math:`C_s`: each K on its own rows, identical rows evaluated once."""
+    out = np.empty((len(gammas), len(ks)))
+    for j, k in enumerate(ks):
+        keyed = np.column_stack([source.clean[j], source.labels])
+        unique, inverse = np.unique(keyed, axis=0, return_inverse=True)
+        weights = np.bincount(inverse.ravel(), minlength=len(unique)) / len(keyed)
+        clean, labels = unique[:, :-1], unique[:, -1].astype(np.int64)
+        q = np.concatenate([noisy_label_distribution(clean, float(g), P) for g in gammas])
+        accuracy = plurality_accuracy(q, int(k), np.tile(labels, len(gammas)), ties)
+        out[:, j] = accuracy.reshape(len(gammas), len(labels)) @ weights
+    return out
+
+
+def grid(found: Sequence[Source], gammas: np.ndarray, ks: Sequence[int], *, seed: int = 0) -> pd.DataFrame:
+    """Expected accuracy (Eq. 1) for every source, noise model, tie rule, K and noise level.
+
+    Returns a tidy frame with columns ``source``, ``confidence``, ``noise``, ``ties``, ``K``, ``gamma``,
+    ``accuracy``: ``len(found) * 3 * 3 * len(ks) * len(gammas)`` rows. The general corruption matrix is
+    :func:`knnoise.noise.general` seeded with ``seed`` (the one Fig. 4 uses).
+    """
+    gammas = np.asarray(gammas, dtype=float)
+    frames = []
+    for source in found:
+        n_labels = source.clean.shape[-1]
+        for noise in NOISES:
+            P = corruption_matrix(noise, n_labels, seed=seed)
+            for ties in RULES:
+                if source.clean.ndim == 3:
+                    table = _per_k(source, gammas, P, ks, ties)
+                else:
+                    table = expected_accuracy(
+                        source.clean, source.labels, gammas, P, list(ks), ties, progress=False
+                    )
+                frame = pd.DataFrame(
+                    table, index=pd.Index(gammas, name="gamma"), columns=pd.Index(ks, name="K")
+                )
+                frame = frame.stack().rename("accuracy").reset_index()
+                frames.append(
+                    frame.assign(source=source.key, confidence=source.confidence, noise=noise, ties=ties)
+                )
+    columns = ["source", "confidence", "noise", "ties", "K", "gamma", "accuracy"]
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def limit(found: Sequence[Source], gammas: np.ndarray, *, seed: int = 0) -> pd.DataFrame:
+    """The large-K limit of Theorem 1: the share of examples whose true label is strictly most likely in q.
+
+    As K grows the plurality of K draws from ``q`` is its most likely label, so Eq. 1 tends to this share
+    (K-NN neighbourhoods: their largest K). Columns ``source``, ``confidence``, ``noise``, ``gamma``,
+    ``accuracy``.
+    """
+    rows = []
+    for source in found:
+        clean = source.clean[-1] if source.clean.ndim == 3 else source.clean
+        for noise in NOISES:
+            P = corruption_matrix(noise, clean.shape[1], seed=seed)
+            for gamma in np.asarray(gammas, dtype=float):
+                q = noisy_label_distribution(clean, float(gamma), P)
+                true = q[np.arange(len(q)), source.labels]
+                others = np.where(np.eye(q.shape[1], dtype=bool)[source.labels], -np.inf, q).max(axis=1)
+                rows.append((source.key, source.confidence, noise, gamma, float(np.mean(true > others))))
+    return pd.DataFrame(rows, columns=["source", "confidence", "noise", "gamma", "accuracy"])
+
+
+def thresholds(n_labels: int, *, seed: int = 0) -> pd.DataFrame:
+    """The noise levels the page marks, per noise model (columns ``noise``, ``gamma``, ``label``).
+
+    Uniform: the paper's "noticeable drop in accuracy happens only when approaching 90%" (Sec. 4);
+    flip: the "reversal of roles" at 1/2; general: the first level at which, with a clean one-hot
+    :math:`C_s`, another label overtakes a true one in Eq. 3, ``min_y 1 / (1 + max_j P[y, j] - P[y, y])``.
+    """
+    P = corruption_matrix("general", n_labels, seed=seed)
+    off = np.where(np.eye(n_labels, dtype=bool), -np.inf, P).max(axis=1)
+    general = float(np.min(1.0 / (1.0 + np.maximum(off - np.diag(P), 0.0))))
+    return pd.DataFrame(
+        [
+            ("uniform", 0.9, "the paper: a drop only near 90%"),
+            ("flip", 0.5, "the paper: roles reverse at 1/2"),
+            ("general", general, "first true label overtaken (one-hot C_s)"),
+        ],
+        columns=["noise", "gamma", "label"],
+    )
