@@ -23,10 +23,9 @@ from torch.nn import functional as F
 
 from knnoise.data import load
 from knnoise.dnn import PAPER_SCHEDULES, group_size, pick_device, train, train_group
-from knnoise.dnn._stacked import _Stack
+from knnoise.dnn._stacked import _param_groups, _Stack
 from knnoise.dnn.devices import _on_device
 from knnoise.dnn.models import build_model
-from knnoise.dnn.training import _param_groups
 
 N_TRAIN, N_TEST, GAMMA = 6_000, 1_000, 0.2
 LONE = 2  # networks trained one at a time, before and after the groups
@@ -78,7 +77,7 @@ def _step_times(dev: torch.device, g: int = 4, batch: int = 256, steps: int = 3)
     total = 0.0
     for i, net in enumerate(nets):
         net = _on_device(net, dev).train()
-        opt = torch.optim.Adam(_param_groups(net, 1e-7), lr=0.01)
+        opt = torch.optim.Adam(_param_groups(net.named_parameters(), 1e-7), lr=0.01)
         xi = x[i].contiguous(memory_format=torch.channels_last) if dev.type == "cpu" else x[i]
 
         def lone_step(net=net, opt=opt, xi=xi, yi=y[i]):

@@ -13,7 +13,7 @@ from unittest import mock
 import torch
 
 from knnoise.data import load
-from knnoise.dnn import PAPER_SCHEDULES, _tensors, loop, train, training
+from knnoise.dnn import PAPER_SCHEDULES, _stacked, train
 
 
 def _one_epoch(ds, **kwargs) -> tuple[float, float]:
@@ -32,13 +32,6 @@ def main() -> None:
     # the contiguous layout, for comparison (the default on CPU is channels-last)
     ds = mnist.subset(n_train=10_000, seed=0)
 
-    def contiguous_inputs(x, mean, std):
-        return x.float().div_(255.0)
-
-    with (
-        mock.patch.object(training, "_on_device", lambda net, device: net.to(device)),
-        mock.patch.object(loop, "_inputs", contiguous_inputs),  # the training batches
-        mock.patch.object(_tensors, "_inputs", contiguous_inputs),  # validation and feature passes
-    ):
+    with mock.patch.object(_stacked, "_CHANNELS_LAST", False):  # kernels, batches, validation, features
         epoch, total = _one_epoch(ds, width=1.0)
     print(f"MnistNet width 1.0, contiguous NCHW: 10000 images: epoch {epoch:.1f} s, whole call {total:.1f} s")

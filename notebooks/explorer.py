@@ -97,23 +97,28 @@ glue_values(
 # for the general matrix, the first $\gamma$ at which another label overtakes a true one in a clean
 # one-hot neighbourhood ({glue:text}`explorer_general:.3f` for this matrix).
 #
-# ```{glue:figure} explorer_default
+# ```{glue:figure} explorer_grid
 # :name: fig-explorer-default
 #
 # Eq. 1–3 with the clean network's softmax as $C_s$ under each noise model, one line per K (strict ties);
 # the static view of the interactive chart below, for print and for readers without JavaScript.
 #
-# {download}`Data behind this figure (CSV) <results/explorer/explorer_default.csv>`
+# {download}`Data: every curve of this figure and the chart (CSV) <results/explorer/explorer_grid.csv>`
 # ```
 
 # %% tags=["hide-input"]
-shown = [k for k in (1, 5, 25, p.k_max) if k <= p.k_max]
+shown = [k for k in dict.fromkeys((1, 5, 25, p.k_max)) if k <= p.k_max]
 default = grid[(grid.source == "network") & (grid.ties == "strict") & grid.K.isin(shown)]
 table = default.pivot_table(index="gamma", columns=["noise", "K"], values="accuracy")
 panels = {f"{noise} noise": table[noise][shown].to_numpy() for noise in explorer.NOISES}
-glue_figure("explorer_default", plots.accuracy_curves(gammas, panels, shown))
+# the figure's CSV: every curve of the chart (the figure's are those with source network, ties strict)
+glue_figure("explorer_grid", plots.accuracy_curves(gammas, panels, shown), data=explorer.table(grid, large_k))
 names = {"ideal": "ideal neighbourhoods", "network": f"{name} network softmax", "knn": f"{name} K-NN"}
 interactive.html(interactive.explorer_chart(grid, large_k, marks, gammas, names=names), "explorer")
+
+# %% [markdown]
+# {download}`Data behind the chart (CSV) <results/explorer/explorer_grid.csv>`: Eq. 1 and the large-K limit
+# for every clean distribution, noise model, tie rule, K and γ.
 
 # %% [markdown]
 # ## What to look for

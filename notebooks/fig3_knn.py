@@ -90,7 +90,7 @@ glue_values(
     fig3_gap_paper=result.largest_gap(fig3_knn.PAPER_RULE),
     fig3_ties=p.ties,
 )
-glue_figure("fig3_curves", fig)
+glue_figure("fig3_curves", fig, data=interactive.fig3_frame(panels, p.ks))
 
 # %% [markdown]
 # ```{glue:figure} fig3_curves

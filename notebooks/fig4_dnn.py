@@ -110,7 +110,7 @@ panels = result.panels(p.ks, tables)
 title = f"{ds.name}: networks trained on noisy labels vs the analytic K-NN curves"
 fig = plots.dnn_vs_analytic(panels, p.ks, gammas=fig4_dnn.FINE, title=title)
 glue_values(fig4_paper_scale=Markdown(result.paper_scale_text(tables)))
-glue_figure("fig4_curves", fig)
+glue_figure("fig4_curves", fig, data=interactive.fig4_frame(panels, p.ks))
 general = corruption_matrix("general", ds.n_classes, seed=p.seed)
 glue_figure("fig4_general", plots.corruption_matrix(general, title="the general corruption matrix"))
 

@@ -582,3 +582,24 @@ def test_every_script_comes_from_the_book(page: str, html_dir: Path) -> None:
     sources = _SCRIPT_SRC_RE.findall(text)
     outside = [s for s in sources if s.startswith("//") or _external([s])]
     assert not outside, f"{page} loads scripts from outside the book: {outside}"
+
+
+def test_a_chart_renders_from_file_urls(html_dir: Path, driver) -> None:
+    """Opened from disk (``file://``, origin ``null``), a chart page still draws: the Vega bundle is a classic
+    script (browsers refuse ES modules on file:// pages), and Sphinx's own scripts keep working beside it."""
+    page = html_dir / EXPLORER_PAGE
+    assert page.is_file(), f"{EXPLORER_PAGE} was not built into {html_dir}"
+    with _blocked(driver):
+        driver.get_log("browser")
+        driver.get(page.as_uri())
+        _wait_until_loaded(driver)
+        found = driver.execute_async_script(_CHART_JS, "explorer")
+        shot = _screenshot(driver, EXPLORER_PAGE.replace(".html", "_file.html"))
+        sphinx = driver.execute_script("return typeof _ === 'function' && _('x');")  # doctools.js's gettext
+    where = f"({page.as_uri()}; screenshot {shot})"
+    assert "error" not in found, f"{found} {where}"
+    assert found["paths"] > 0 and len(found["points"]) > 2, f"the explorer drew nothing: {found} {where}"
+    assert all(urlsplit(s).scheme == "file" for s in found["scripts"]), f"{found['scripts']} {where}"
+    severe = [e["message"] for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    assert not [m for m in severe if "vega" in m.lower() or "module" in m.lower()], f"{severe} {where}"
+    assert sphinx == "x", f"Sphinx's `_` was replaced: {sphinx!r} {where}"

@@ -4,20 +4,25 @@ The explorer and the interactive Figs. 3 and 4 (:mod:`knnoise.plots.interactive`
 rendered in the browser by ``vegaEmbed``. Their JavaScript comes from the PyPI package
 ``vl-convert-python`` (in the ``book`` extra), whose public ``vl_convert.javascript_bundle()`` returns one
 self-contained script (about 0.9 MB) that defines ``window.vegaEmbed``, ``window.vega`` and
-``window.vegaLite`` (an ES module: loaded with ``type="module"``). This extension writes it once into
-``_build/html/_static/vega/`` before the pages are written (so that Sphinx stamps its URL with a
-checksum), and adds its ``<script>`` to the pages that show a chart (a ``<div class="knnoise-vega">``
-in their body), not to the others. No CDN is involved: the charts work offline, as the maths does
-(``mathjax_offline``).
+``window.vegaLite``. It is built as an ES module but has no ``import`` or ``export``: this extension
+wraps it in a function (:func:`wrapped`), so that it runs as a classic script (an ES module is refused
+by browsers on ``file://`` pages, whose origin is ``null``) and its top-level names (``const _``) stay
+out of the page's (Sphinx's ``_``). It writes it once into ``_build/html/_static/vega/`` before the
+pages are written (so that Sphinx stamps its URL with a checksum), and adds its ``<script>`` to the
+pages that show a chart (a ``<div class="knnoise-vega">`` in their body), not to the others. No CDN
+is involved: the charts work offline, as the maths does (``mathjax_offline``), also from ``file://``.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
+
+from knnoise._io import write_text
 
 DISTRIBUTION = "vl-convert-python"
 SCRIPT = "vega/vega-bundle.js"  # under _static
@@ -37,25 +42,35 @@ def bundle() -> str:
     return vl_convert.javascript_bundle()
 
 
+def wrapped(script: str) -> str:
+    """``script`` as a classic script whose top-level names stay in its own scope.
+
+    Raises :class:`~sphinx.errors.ExtensionError` when it is an ES module that a function cannot hold
+    (a top-level ``import``/``export`` or ``import.meta``): then it would need ``type="module"``, which
+    ``file://`` pages refuse.
+    """
+    if re.search(r"^\s*(?:import|export)\b[\s{*]|import\.meta", script, flags=re.MULTILINE):
+        raise ExtensionError(f"the {DISTRIBUTION} bundle imports or exports: it needs type=module")
+    return f"(function(){{\n{script}\n}})();\n"
+
+
 def _write_bundle(app: Sphinx) -> None:
     if app.builder.format != "html":
         return
     path = Path(app.builder.outdir) / "_static" / SCRIPT
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = bundle()
-    if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)  # atomic: a reader never sees half a script
+    text = wrapped(bundle())
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        logger.info("vega bundle (%d kB) up to date at %s", len(text) // 1000, path)
+        return
+    write_text(path, text)  # atomic: a reader never sees half a script
     logger.info("vega bundle (%d kB) written to %s", len(text) // 1000, path)
 
 
 def _add_script(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     if MARKER in str(context.get("body", "")):
-        # called during html-page-context: for this page only. An ES module (as vl-convert builds it): its
-        # top-level names stay in its own scope (as a classic script its `const _` clashes with Sphinx's
-        # `_`), and it runs once the page is parsed; the charts' scripts wait for window.vegaEmbed.
-        app.add_js_file(SCRIPT, type="module")
+        # called during html-page-context: for this page only. A classic script (wrapped(): file:// pages
+        # refuse modules); the charts' scripts wait for window.vegaEmbed.
+        app.add_js_file(SCRIPT)
 
 
 def setup(app: Sphinx) -> dict:

@@ -13,8 +13,11 @@ a row to the intro's claims table.
 Modules: :mod:`~knnoise.book.schema` (constraints, the validator), :mod:`~knnoise.book.chapters` (each
 notebook's schema), :mod:`~knnoise.book.page` (``setup``), :mod:`~knnoise.book.claims` (``record``),
 :mod:`~knnoise.book.profiles` (toc, profiles, merging), :mod:`~knnoise.book.execute` (papermill),
+:mod:`~knnoise.book.kernel` (the kernel's environment and manager),
 :mod:`~knnoise.book.partials` (the locked partial notebook of a running execution),
-:mod:`~knnoise.book.cache` (the execution cache), :mod:`~knnoise.book.build` (jupyter-book),
+:mod:`~knnoise.book.publish` (a run's figure data and notebook renamed in), :mod:`~knnoise.book.runs`
+(how each chapter ran), :mod:`~knnoise.book.cache` and :mod:`~knnoise.book.cache_key` (the execution
+cache and its key), :mod:`~knnoise.book.build` (jupyter-book),
 :mod:`~knnoise.book.preflight` (the runner's checks before any kernel starts) and
 :mod:`~knnoise.book.cli` (the runner).
 """

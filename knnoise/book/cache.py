@@ -8,7 +8,8 @@ of the ``knnoise`` package's files, so an edit to the package re-executes every 
 ``results/paper``). Markdown cells are not in the key: a prose edit is merged into the cached outputs
 without re-executing. Each entry stores the executed notebook and, as jupyter-cache artifacts, the claims
 the chapter recorded (``book/executed/results/<name>.json``) and its figures' data
-(``book/executed/results/<name>/*.csv``), restored with it.
+(``book/executed/results/<name>/*.csv``), restored with it (:func:`load` reads and checks an entry; the
+runner writes it).
 
 A damaged entry (its stored notebook or claims artifact missing, truncated or unreadable, checked before
 anything is restored) is reported once as a warning, dropped, and the notebook is executed again and stored
@@ -24,7 +25,6 @@ import contextlib
 import copy
 import errno
 import functools
-import hashlib
 import json
 import os
 import shutil
@@ -32,7 +32,15 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from knnoise._io import atomic_file, cache_dir
+from knnoise._io import cache_dir
+from knnoise.book.cache_key import (
+    ENGINE_PARAMETERS,
+    code_hash,
+    fold_injected,
+    input_hashes,
+    key_notebook,
+    without_engine,
+)
 from knnoise.book.claims import valid_rows
 
 __all__ = [
@@ -40,9 +48,10 @@ __all__ = [
     "ENGINE_PARAMETERS",
     "code_hash",
     "input_hashes",
+    "fold_injected",
     "key_notebook",
+    "load",
     "open_cache",
-    "restore",
     "store",
     "without_engine",
 ]
@@ -50,8 +59,6 @@ __all__ = [
 CACHE_SUBDIR = "jupyter-cache"
 _NB_METADATA = ("kernelspec", "knnoise")  # notebook metadata in the key
 _CELL_METADATA = ("tags",)  # cell metadata in the key (not papermill's timings)
-_PACKAGE = Path(__file__).resolve().parents[1]
-ENGINE_PARAMETERS = ("scheduler",)  # where sweeps run, not what they compute: not in the key
 
 
 @functools.cache
@@ -170,87 +177,6 @@ def _rebuild_index(nb_cache: Any, folders: list[Path]) -> int:
     return kept
 
 
-def _tree_hash(root: Path) -> str:
-    """SHA-256 of the files under ``root`` (or of the file ``root``): their paths and bytes, sorted."""
-    digest = hashlib.sha256()
-    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-    for path in files:
-        if "__pycache__" in path.parts or path.suffix == ".pyc":
-            continue
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def code_hash(package: str | os.PathLike[str] | None = None) -> str:
-    """SHA-256 of the ``knnoise`` package's files (``.py`` and package data; not ``__pycache__``)."""
-    return _tree_hash(Path(package) if package is not None else _PACKAGE)
-
-
-def input_hashes(parameters: dict[str, Any], root: Path) -> dict[str, str]:
-    """SHA-256 of the files or folders that string parameters name (relative to ``root``), by parameter.
-
-    A chapter reading committed data (Fig. 4's ``results_dir = "results/paper"``) or a user's file is
-    re-executed when that data changes. A folder the notebook writes into is hashed before its run, so
-    the run after one that changed it executes once more.
-    """
-    hashes = {}
-    for key, value in parameters.items():
-        if isinstance(value, str) and value and len(value) < 4096:
-            path = Path(value).expanduser()
-            path = path if path.is_absolute() else root / path
-            if path.exists() and path.resolve() != root.resolve():
-                hashes[key] = _tree_hash(path)
-    return hashes
-
-
-def _is_engine_line(line: str) -> bool:
-    return line.partition("=")[0].strip() in ENGINE_PARAMETERS
-
-
-def without_engine(nb: Any) -> Any:
-    """A copy of ``nb`` without the parameters that say where sweeps run (:data:`ENGINE_PARAMETERS`):
-    neither in its ``knnoise`` metadata nor in papermill's injected-parameters cell.
-
-    A sweep gives the same numbers in the kernel and on a Dask cluster (tests/experiments/test_engine.py),
-    so a run with ``--workers 2`` (whose scheduler address is new every time) is restored by any later
-    run, with or without an engine, and the other way round.
-    """
-    nb = copy.deepcopy(nb)
-    parameters = nb.get("metadata", {}).get("knnoise", {}).get("parameters")
-    for name in ENGINE_PARAMETERS if isinstance(parameters, dict) else ():
-        parameters.pop(name, None)
-    for cell in nb.cells:
-        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
-            kept = [line for line in cell.source.splitlines(keepends=True) if not _is_engine_line(line)]
-            cell.source = "".join(kept)
-    return nb
-
-
-def fold_injected(nb: Any) -> Any:
-    """Fold papermill's injected-parameters cell (tag it ``hide-input``) like the cell it overrides."""
-    for cell in nb.cells:
-        tags = cell.get("metadata", {}).get("tags", [])
-        if "injected-parameters" in tags and "hide-input" not in tags:
-            cell.metadata["tags"] = [*tags, "hide-input"]
-    return nb
-
-
-def key_notebook(nb: Any, parameters: dict[str, Any], kernel_name: str) -> Any:
-    """The notebook as papermill will run it: ``nb`` with the injected parameters cell, folded.
-
-    The same steps as :func:`papermill.execute_notebook` before it starts the kernel (which adds empty
-    ``tags`` to every cell), plus :func:`fold_injected`, which the runner applies to the executed notebook.
-    """
-    from papermill.iorw import load_notebook_node
-    from papermill.parameterize import parameterize_notebook
-
-    nb = load_notebook_node(copy.deepcopy(nb))
-    if parameters:  # as papermill.execute_notebook does
-        nb = parameterize_notebook(nb, parameters, kernel_name=kernel_name)
-    return fold_injected(nb)
-
-
 def _reason(err: BaseException) -> str:
     """``err`` in one line: its innermost cause, without the SQL that SQLAlchemy appends."""
     while err.__cause__ is not None:
@@ -318,12 +244,15 @@ def _drop(cache: Any, pk: int, folder: Path) -> None:
         NbCacheRecord.remove_records([pk], cache.db)
 
 
-def restore(cache: Any, nb: Any, output: Path, results_dir: Path, *, mark: Any = None) -> bool:
-    """Write the cached run of ``nb`` (a :func:`key_notebook`) to ``output`` and restore its claims and
-    figure data; ``mark(notebook)``, when given, edits the notebook before it is written.
+def load(cache: Any, nb: Any, *, mark: Any = None) -> tuple[str, list[tuple[str, bytes]]] | None:
+    """The cached run of ``nb`` (a :func:`key_notebook`): the notebook to write (``nb``'s markdown, the
+    stored run's code cells and metadata; ``mark(notebook)``, when given, edits it) and the stored
+    artifacts (path relative to ``book/executed/results``, bytes): the claims ``<name>.json`` and the
+    figures' data ``<name>/*``.
 
-    The stored notebook and every artifact are read and checked before anything is written. Returns
-    False on a miss, or when the entry is damaged (then reported once, dropped and left to re-execute).
+    The stored notebook and every artifact are read and checked here, before the caller writes anything.
+    Returns None on a miss, or when the entry is damaged (then reported once, dropped and left to
+    re-execute).
     """
     import nbformat
     from jupyter_cache.cache.db import NbCacheRecord
@@ -331,13 +260,13 @@ def restore(cache: Any, nb: Any, output: Path, results_dir: Path, *, mark: Any =
     try:
         record = cache.match_cache_notebook(nb)
     except KeyError:
-        return False
+        return None
     except Exception as err:  # noqa: BLE001 - a database that open_cache found usable, now unreadable
         warnings.warn(
             f"could not read the notebook cache {cache.path} ({_reason(err)}); the notebook will be executed",
             stacklevel=2,
         )
-        return False
+        return None
     folder = Path(cache.path) / "executed" / record.hashkey
     try:
         stored = nbformat.reads((folder / "base.ipynb").read_text(encoding="utf-8"), nbformat.NO_CONVERT)
@@ -347,15 +276,10 @@ def restore(cache: Any, nb: Any, output: Path, results_dir: Path, *, mark: Any =
     except Exception as err:  # noqa: BLE001 - a missing, unreadable or wrong stored notebook or artifact
         _warn_damaged(str(folder), err)
         _drop(cache, record.pk, folder)
-        return False
+        return None
     with contextlib.suppress(Exception):  # when it was last used (the cache's size limit); read-only: fine
         NbCacheRecord.touch(record.pk, cache.db)
-    for rel, data in artifacts:
-        with atomic_file(results_dir / rel, "wb") as f:
-            f.write(data)
-    with atomic_file(output) as f:
-        f.write(text)
-    return True
+    return text, artifacts
 
 
 def _store_problem(err: BaseException) -> str:
@@ -371,25 +295,39 @@ def _store_problem(err: BaseException) -> str:
     return reason
 
 
-def store(cache: Any, executed: Path, uri: str, results_file: Path, data_dir: Path | None = None) -> None:
-    """Store the executed notebook ``executed`` (and the claims in ``results_file`` and the figure data
-    in ``data_dir``, a folder beside it, if any).
+def _artifacts(files: dict[str, Path]) -> Any:
+    """``files`` (relative path -> file) as jupyter-cache artifacts, wherever the files are."""
+    from jupyter_cache.base import NbArtifactsAbstract
+
+    class Artifacts(NbArtifactsAbstract):
+        @property
+        def relative_paths(self) -> list[Path]:
+            return [Path(rel) for rel in files]
+
+        def __iter__(self) -> Any:
+            for rel, path in files.items():
+                with path.open("rb") as handle:
+                    yield Path(rel), handle
+
+    return Artifacts()
+
+
+def store(cache: Any, executed: Path, uri: str, files: dict[str, Path] | None = None) -> None:
+    """Store the executed notebook ``executed`` and, as its artifacts, ``files`` (path relative to
+    ``book/executed/results`` -> the file to store there: the claims ``<name>.json``, the figures' data
+    ``<name>/*.csv``, which may still be in the run's own folder).
 
     A failure to store (a full disk, a read-only cache) is a warning saying what happened: the run itself
     succeeded, and the next run executes the notebook again.
     """
     import nbformat
     from jupyter_cache.base import CacheBundleIn
-    from jupyter_cache.cache.main import NbArtifacts
 
+    files = dict(files or {})
     try:
         nb = nbformat.read(executed, as_version=4)
-        paths = [str(results_file)] if results_file.is_file() else []
-        if data_dir is not None and data_dir.is_dir():
-            paths += [str(p) for p in sorted(data_dir.rglob("*")) if p.is_file()]
-        artifacts = NbArtifacts(paths, in_folder=results_file.parent)
-        data = {"artifacts": [p.as_posix() for p in artifacts.relative_paths]}  # checked by restore
-        bundle = CacheBundleIn(nb, uri, artifacts=artifacts, data=data)
+        data = {"artifacts": sorted(files)}  # checked by load
+        bundle = CacheBundleIn(nb, uri, artifacts=_artifacts(files), data=data)
         cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
     except Exception as err:  # noqa: BLE001
         warnings.warn(

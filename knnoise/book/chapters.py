@@ -210,8 +210,10 @@ SCHEMAS: dict[str, Schema] = {
             DATA,
             SCHEDULE,
             RUN.pick("device"),
-            k_max=Interval(int, 1, 2000),
-            n_gammas=Interval(int, 2, 401),
+            # the page holds every curve: with the network's, the K-NN's and a few ideal sources these bounds
+            # keep it to a few MB (knnoise.experiments.explorer.check_size checks the product before training)
+            k_max=Interval(int, 1, 501),
+            n_gammas=Interval(int, 2, 201),
             # the ideal neighbourhoods' true-label probability (above 1/L: see knnoise.experiments.explorer)
             confidences=ListOf(Interval(float, 0.0, 1.0, closed="right"), unique=True, sort=True),
             n_examples=SUBSET,

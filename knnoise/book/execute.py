@@ -9,27 +9,29 @@ by its number in the source, its line and the exception; the partial notebook is
 is stored in the execution cache (:mod:`knnoise.book.cache`), and :func:`restore_notebook` writes it back
 instead of executing while the notebook's code, parameters and the ``knnoise`` package are unchanged.
 The executed notebook keeps how it ran (wall time, the kernel's peak memory, device, versions, commit:
-:mod:`knnoise.book.runs`) and no widgets; the chapter's figures' data go to ``book/executed/results/<name>/``
-(``$KNNOISE_FIGURE_DATA``), stored and restored with it.
+:mod:`knnoise.book.runs`) and no widgets. The chapter's figures' data (``$KNNOISE_FIGURE_DATA``) are written
+into a folder of this run's own beside its partial notebook (``book/executed/.<name>.*.partial.data/``), and
+only when the run succeeds do they replace ``book/executed/results/<name>/``, just before the notebook
+replaces its output: a failed or interrupted run leaves the old notebook *and* the data its download links
+name, and two runs of one chapter never write into each other's folder. They are stored and restored with
+the notebook, a restore replacing the whole folder the same way.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from knnoise._io import atomic_file
 from knnoise.book import cache as _cache
+from knnoise.book import publish as _publish
 from knnoise.book import runs as _runs
-from knnoise.book.claims import RESULTS_ENV
 from knnoise.book.errors import BookError, NotebookFailed
-from knnoise.book.page import FIGURE_DATA_ENV
+from knnoise.book.kernel import KERNEL_ARGUMENTS, interruptible, kernel_environment, kernel_manager_class
 from knnoise.book.partials import partial_notebook
 from knnoise.book.profiles import (
     EXECUTED_DIR,
@@ -42,10 +44,6 @@ from knnoise.book.profiles import (
 )
 
 __all__ = ["KERNEL_ARGUMENTS", "execute_notebook", "restore_notebook"]
-
-# The kernel logs only errors: its "running over TCP without encryption" warning (a local kernel talking
-# to its own runner) would otherwise interrupt every notebook's progress bar.
-KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=ERROR",)
 
 
 def _first_line(source: str) -> str:
@@ -114,7 +112,7 @@ def execute_notebook(
     progress : bool
         Show papermill's per-cell progress bar.
     cache : bool
-        Store the executed notebook and its recorded claims in the execution cache
+        Store the executed notebook, its recorded claims and its figures' data in the execution cache
         (``$KNNOISE_CACHE/jupyter-cache``), for :func:`restore_notebook`.
 
     Returns
@@ -125,9 +123,11 @@ def execute_notebook(
     Raises
     ------
     NotebookFailed
-        A cell raised, or the kernel died; the partial notebook is kept in ``_build/failed/<name>.ipynb``.
+        A cell raised, or the kernel died; the partial notebook is kept in ``_build/failed/<name>.ipynb``,
+        ``output`` and the chapter's figures' data are left as they were.
     KeyboardInterrupt
-        Ctrl-C: the kernel is stopped, the partial notebook removed and ``output`` left as it was.
+        Ctrl-C: the kernel is stopped, the partial notebook and data removed, ``output`` and the chapter's
+        figures' data left as they were.
     """
     root = find_root(root)
     source = Path(source) if source is not None else root / SOURCES_DIR / f"{name}.py"
@@ -136,22 +136,22 @@ def execute_notebook(
         raise BookError(f"notebook {name!r}: source {source} does not exist")
     nb = _prepared(source, root, parameters, profile)
     output.parent.mkdir(parents=True, exist_ok=True)
-    # The book never sees a half-written notebook: it is written beside the output, then renamed onto it.
-    data = _figure_data_dir(root, name)
-    shutil.rmtree(data, ignore_errors=True)  # this run writes the figures' data afresh
-    with partial_notebook(output, name) as tmp:
+    _publish.remove_stale_data(output.parent)
+    # The book never sees a half-written notebook or half-written data: both are written beside their
+    # outputs, then renamed onto them.
+    with partial_notebook(output, name) as tmp, _publish.partial_data(tmp) as data:
         memory = _runs.PeakMemory()
         start = time.perf_counter()
         _papermill(nb, tmp, dict(parameters or {}), name=name, source=source, root=root, progress=progress,
-                   memory=memory)  # fmt: skip
+                   memory=memory, figure_data=data)  # fmt: skip
         wall = time.perf_counter() - start
         peak = memory.peak_bytes
         run = _runs.run_record(profile, parameters or {}, wall_s=wall, peak_bytes=peak, root=root)
         _finalise(tmp, _display_path(source, root), _display_path(output, root), run=run)
         if cache:
-            uri = _display_path(source, root)
-            _cache.store(_cache.open_cache(), tmp, uri, _results_file(root, name), data_dir=data)
-        os.replace(tmp, output)
+            files = _artifact_files(root, name, data)
+            _cache.store(_cache.open_cache(), tmp, _display_path(source, root), files)
+        _publish.publish(tmp, data, output, root / RESULTS_DIR / name)
         (root / FAILED_DIR / f"{name}.ipynb").unlink(missing_ok=True)  # a fixed notebook's old failure
         return output
 
@@ -167,8 +167,10 @@ def restore_notebook(
 
     The cached run matches when the notebook's code cells, ``parameters``, ``profile`` and the ``knnoise``
     package's source are those of a run stored by :func:`execute_notebook` with ``cache=True``; its
-    recorded claims (``book/executed/results/<name>.json``) are restored too. Markdown cells come from
-    the current source.
+    recorded claims (``book/executed/results/<name>.json``) are restored too, and its figures' data
+    replace ``book/executed/results/<name>/`` whole (a file an earlier run wrote there does not survive).
+    Markdown cells come from the current source. The run record is marked restored
+    (:func:`knnoise.book.runs.mark_restored`).
 
     Returns
     -------
@@ -181,20 +183,36 @@ def restore_notebook(
         raise BookError(f"notebook {name!r}: source {source} does not exist")
     prepared = _prepared(source, root, parameters, profile)
     nb = _cache.key_notebook(prepared, dict(parameters or {}), KERNEL_NAME)
-    output = root / EXECUTED_DIR / f"{name}.ipynb"
-    if not _cache.restore(_cache.open_cache(), nb, output, root / RESULTS_DIR, mark=_runs.mark_restored):
+    found = _cache.load(_cache.open_cache(), nb, mark=lambda merged: _runs.mark_restored(merged, root))
+    if found is None:
         return None
+    text, artifacts = found
+    output = root / EXECUTED_DIR / f"{name}.ipynb"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    _publish.remove_stale_data(output.parent)
+    with partial_notebook(output, name) as tmp, _publish.partial_data(tmp) as data:
+        with tmp.open("w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        _readable(tmp)
+        for rel, content in artifacts:
+            inside, _, rest = rel.partition("/")  # <name>/<figure>.csv: the figures' data
+            target = data / rest if inside == name and rest else root / RESULTS_DIR / rel
+            with atomic_file(target, "wb") as f:
+                f.write(content)
+        _publish.publish(tmp, data, output, root / RESULTS_DIR / name)
     (root / FAILED_DIR / f"{name}.ipynb").unlink(missing_ok=True)
     return output
 
 
-def _results_file(root: Path, name: str) -> Path:
-    return root / RESULTS_DIR / f"{name}.json"
-
-
-def _figure_data_dir(root: Path, name: str) -> Path:
-    """Where the chapter's figures' data go (:func:`knnoise.book.page.glue_figure`), beside its claims."""
-    return root / RESULTS_DIR / name
+def _artifact_files(root: Path, name: str, data: Path) -> dict[str, Path]:
+    """What the cache stores beside a run, by path relative to ``book/executed/results``: the chapter's
+    claims (``<name>.json``) and its figures' data (``<name>/*``, from this run's folder ``data``)."""
+    claims = root / RESULTS_DIR / f"{name}.json"
+    files = {claims.name: claims} if claims.is_file() else {}
+    found = sorted(p for p in data.rglob("*") if p.is_file()) if data.is_dir() else []
+    return files | {f"{name}/{p.relative_to(data).as_posix()}": p for p in found}
 
 
 def _prepared(source: Path, root: Path, parameters: Mapping[str, Any] | None, profile: str | None) -> Any:
@@ -221,8 +239,10 @@ def _papermill(
     root: Path,
     progress: bool,
     memory: _runs.PeakMemory | None = None,
+    figure_data: Path | None = None,
 ) -> None:
-    """Run papermill into ``tmp``; on failure keep the partial notebook and raise :class:`NotebookFailed`.
+    """Run papermill into ``tmp``, the figures' data into ``figure_data``; on failure keep the partial
+    notebook and raise :class:`NotebookFailed`.
 
     Ctrl-C raises KeyboardInterrupt after stopping the kernel at once.
     """
@@ -230,8 +250,7 @@ def _papermill(
     from papermill.exceptions import PapermillExecutionError
 
     try:
-        data = _figure_data_dir(root, name)
-        with _kernel_environment(root / RESULTS_DIR, data), _interruptible() as interrupted:
+        with kernel_environment(root / RESULTS_DIR, figure_data), interruptible() as interrupted:
             papermill.execute_notebook(
                 nb,
                 str(tmp),
@@ -240,7 +259,7 @@ def _papermill(
                 progress_bar=progress,
                 cwd=str(root),
                 extra_arguments=list(KERNEL_ARGUMENTS),
-                kernel_manager_class=_kernel_manager_class(interrupted, memory),
+                kernel_manager_class=kernel_manager_class(interrupted, memory),
             )
     except PapermillExecutionError as err:
         failed = _keep_failed(tmp, root, name, source)
@@ -250,97 +269,6 @@ def _papermill(
         failed = _keep_failed(tmp, root, name, source)
         message = f"notebook {name!r} failed: {type(err).__name__}: {err}"
         raise NotebookFailed(_with_failed_hint(message, failed, root), name, failed) from err
-
-
-@contextmanager
-def _interruptible() -> Iterator[threading.Event]:
-    """An event set by Ctrl-C (SIGINT) in the block, before the usual KeyboardInterrupt is raised.
-
-    Only in the main thread, and only over Python's own handler (or another Python callable, still called).
-    """
-    interrupted = threading.Event()
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or not callable(previous):
-        yield interrupted
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        interrupted.set()
-        previous(signum, frame)
-
-    signal.signal(signal.SIGINT, handler)
-    try:
-        yield interrupted
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _kernel_manager_class(interrupted: threading.Event, memory: _runs.PeakMemory | None = None) -> type:
-    """jupyter_client's kernel manager, except that after ``interrupted`` it stops the kernel at once;
-    ``memory`` watches the kernel process from its start to its shutdown.
-
-    Its usual graceful shutdown would race the cell still running: the kernel then prints a traceback
-    (a reply on a closed socket) under the runner's ``error: interrupted``. The client's tasks still
-    waiting for that cell are cancelled first, or they report the killed kernel as a crash.
-    """
-    import asyncio
-
-    from jupyter_client import AsyncKernelManager
-
-    class _KernelManager(AsyncKernelManager):
-        async def start_kernel(self, **kw: Any) -> None:
-            await super().start_kernel(**kw)
-            if memory is not None:
-                memory.watch(getattr(self.provisioner, "pid", None))
-
-        async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
-            if memory is not None:
-                memory.stop()
-            if interrupted.is_set():
-                now = True
-                waiting = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-                for task in waiting:
-                    task.add_done_callback(_retrieved)
-                    task.cancel()
-                if waiting:
-                    await asyncio.wait(waiting, timeout=1.0)
-            await super().shutdown_kernel(now=now, restart=restart)
-
-    return _KernelManager
-
-
-def _retrieved(task: Any) -> None:
-    """Mark a finished task's exception as seen (a cancelled cell's client reports the kernel dead)."""
-    if not task.cancelled():
-        task.exception()
-
-
-@contextmanager
-def _kernel_environment(results_dir: Path | None = None, figure_data: Path | None = None) -> Iterator[None]:
-    """Environment the kernel inherits while one notebook runs.
-
-    ``MPLBACKEND`` is set to the inline backend: ipykernel picks it only when the variable is unset, and an
-    inherited ``MPLBACKEND=Agg`` (common on headless machines) would silently drop every figure from the
-    executed notebooks. ``PYTHONHASHSEED`` is fixed (unless set) so that str-keyed set orders are stable.
-    ``$KNNOISE_RESULTS`` tells :func:`knnoise.book.claims.record` where the chapter's key results go,
-    ``$KNNOISE_FIGURE_DATA`` :func:`knnoise.book.page.glue_figure` where its figures' data go.
-    """
-    keys = ("MPLBACKEND", "PYTHONHASHSEED", RESULTS_ENV, FIGURE_DATA_ENV)
-    saved = {key: os.environ.get(key) for key in keys}
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    os.environ.setdefault("PYTHONHASHSEED", "0")
-    if results_dir is not None:
-        os.environ[RESULTS_ENV] = str(results_dir)
-    if figure_data is not None:
-        os.environ[FIGURE_DATA_ENV] = str(figure_data)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _display_path(path: Path, root: Path) -> str:
@@ -361,9 +289,14 @@ def _finalise(tmp: Path, source: str, output: str, *, run: dict[str, Any] | None
     if run is not None:
         nb.metadata[_runs.RUN_KEY] = run
     nbformat.write(nb, tmp)
+    _readable(tmp)
+
+
+def _readable(path: Path) -> None:
+    """Give ``path`` the usual permissions (``0o666`` less the umask): mkstemp made it 0600."""
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it 0600
+    os.chmod(path, 0o666 & ~umask)
 
 
 def _keep_failed(tmp: Path, root: Path, name: str, source: Path) -> Path | None:

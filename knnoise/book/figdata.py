@@ -73,9 +73,20 @@ def _drawn(*values: Any) -> bool:
     return True
 
 
+def _line_points(ax: Any, line: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A line's points in data coordinates: a level drawn across the axes (``axhline``, ``axvline``) has
+    one coordinate in axes units (0 to 1), mapped here to the axes' limits."""
+    transform = line.get_transform()
+    if transform is ax.transData or transform == ax.transData:
+        return np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+    xy = np.column_stack([line.get_xdata(orig=False), line.get_ydata(orig=False)]).astype(float)
+    x, y = (transform - ax.transData).transform(xy).T
+    return x, y
+
+
 def _lines(ax: Any, skip: set[int]) -> Iterator[dict[str, Any]]:
     for number, line in enumerate((ln for ln in ax.get_lines() if id(ln) not in skip), start=1):
-        x, y = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+        x, y = _line_points(ax, line)
         mark = "line" if line.get_linestyle() not in ("None", "none", "", " ") else "points"
         series, colour = _series(line, mark, number), _hex(line.get_color())
         style = line.get_linestyle() if mark == "line" else ""

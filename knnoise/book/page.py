@@ -14,6 +14,7 @@ at ``book/executed/results/<chapter>``. Outside the runner (the variable unset) 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from knnoise.book.schema import ParameterError, derive, validate
 __all__ = ["FIGURE_DATA_ENV", "Params", "glue_figure", "glue_values", "setup"]
 
 FIGURE_DATA_ENV = "KNNOISE_FIGURE_DATA"
+_GLUE_NAME = re.compile(r"[A-Za-z0-9_-]+")  # also a file name: no folder, no dot
 
 
 class Params(Mapping[str, Any]):
@@ -140,13 +142,23 @@ def glue_figure(name: str, fig: Any, data: Any = None) -> Path | None:
 
     Raises
     ------
+    ValueError
+        ``name`` is not a plain file name (letters, digits, ``_`` and ``-``: no folder, not empty).
     TypeError
-        ``data`` is not a DataFrame.
+        ``fig`` is not a matplotlib Figure, or ``data`` not a DataFrame.
     """
     import matplotlib.pyplot as plt
     import pandas as pd
+    from matplotlib.figure import Figure
     from myst_nb import glue
 
+    if not isinstance(name, str) or not _GLUE_NAME.fullmatch(name):
+        raise ValueError(
+            f"glue_figure: name must be letters, digits, '_' or '-' (it names the data file <name>.csv), "
+            f"got {name!r}"
+        )
+    if not isinstance(fig, Figure):
+        raise TypeError(f"glue_figure: fig must be a matplotlib Figure, got {type(fig).__name__}")
     if data is not None and not isinstance(data, pd.DataFrame):
         raise TypeError(f"glue_figure: data must be a pandas DataFrame or None, got {type(data).__name__}")
     glue(name, fig, display=False)

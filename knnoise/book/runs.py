@@ -3,8 +3,10 @@
 :func:`knnoise.book.execute.execute_notebook` measures a chapter's run and stores it in the executed
 notebook's metadata (``metadata.knnoise_run``, outside the execution cache's key): the profile, the wall
 time of the kernel (start to shutdown), its peak memory (:class:`PeakMemory`), the device, the torch /
-numpy / knnoise versions, the commit and when it finished. A chapter restored from the execution cache
-keeps the record of the run that produced it, marked ``restored`` (:func:`mark_restored`). After every run
+numpy / knnoise versions (as installed for the runner's Python, which is also the kernel's: jupyter_client
+starts the ``python3`` kernel with the runner's own interpreter), the commit and when it finished. A chapter
+restored from the execution cache keeps the record of the run that produced it, marked ``restored`` with
+when and into which checkout's commit it was restored (:func:`mark_restored`). After every run
 :func:`write_table` rebuilds ``book/executed/execution.csv`` (and ``.json``) from the executed notebooks
 of the toc, so a chapter not run this time keeps its last row; ``book/execution.md`` shows it.
 :func:`without_widgets` keeps the progress bars' widgets out of the executed notebooks.
@@ -59,16 +61,20 @@ COLUMNS = {
     "knnoise": "knnoise",
     "commit": "commit",
     "finished": "finished (UTC)",
+    "restored_at": "restored (UTC)",
+    "restored_commit": "restored at commit",
 }
 
 
 class PeakMemory:
-    """Peak resident memory of a kernel: its process and all its children, sampled by a thread.
+    """Peak memory of a kernel: its process and all its children, sampled by a thread.
 
-    Every ``interval`` seconds the resident set sizes (RSS) of the process and its descendants are summed
-    (psutil); on :meth:`stop` the kernel's own high-water mark (Linux ``VmHWM``, exact, between samples
-    too) is taken as well. The peak is the largest of these: a tree's peak shorter than ``interval`` may
-    be missed in its children, never in the kernel process itself (on Linux).
+    Every ``interval`` seconds the proportional set sizes (PSS: each shared page divided among the
+    processes sharing it, so a forked worker's pages shared with the kernel are counted once) of the
+    process and its descendants are summed (psutil; the resident set size where PSS cannot be read); on
+    :meth:`stop` the kernel's own high-water mark (Linux ``VmHWM``, exact, between samples too) is taken as
+    well. The peak is the largest of these: a tree's peak shorter than ``interval`` may be missed in its
+    children, never in the kernel process itself (on Linux).
     """
 
     def __init__(self, interval: float = 0.2) -> None:
@@ -109,13 +115,22 @@ class PeakMemory:
             processes = [kernel, *kernel.children(recursive=True)]
         except psutil.Error:  # gone already
             return
-        total = 0
-        for process in processes:
-            try:
-                total += process.memory_info().rss
-            except psutil.Error:
-                continue
-        self.peak_bytes = max(self.peak_bytes, total)
+        self.peak_bytes = max(self.peak_bytes, sum(map(_proportional, processes)))
+
+
+def _proportional(process: Any) -> int:
+    """The process's proportional set size (PSS) in bytes; its RSS where PSS is not available; 0 if gone."""
+    import psutil
+
+    try:
+        return int(getattr(process.memory_full_info(), "pss", None) or process.memory_info().rss)
+    except psutil.AccessDenied:
+        try:
+            return int(process.memory_info().rss)
+        except psutil.Error:
+            return 0
+    except psutil.Error:  # gone meanwhile
+        return 0
 
 
 def _high_water(pid: int | None) -> int:
@@ -177,7 +192,11 @@ def _device(parameters: Mapping[str, Any]) -> str:
 def run_record(
     profile: str | None, parameters: Mapping[str, Any], *, wall_s: float, peak_bytes: int, root: Path
 ) -> dict[str, Any]:
-    """The record of a chapter's run that has just finished (status ``executed``)."""
+    """The record of a chapter's run that has just finished (status ``executed``).
+
+    The versions are those installed for this Python, which jupyter_client also starts the ``python3``
+    kernel with (its spec's ``python`` is replaced by ``sys.executable``): the kernel's environment.
+    """
     return {
         "profile": profile,
         "status": "executed",
@@ -188,15 +207,24 @@ def run_record(
         "numpy": _version("numpy"),
         "knnoise": _version("knnoise"),
         "commit": _commit(Path(root).resolve()),
-        "finished": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        "finished": _now(),
     }
 
 
-def mark_restored(nb: Any) -> Any:
-    """Mark the run record of a notebook restored from the execution cache (its numbers are kept)."""
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def mark_restored(nb: Any, root: str | os.PathLike[str]) -> Any:
+    """Mark the run record of a notebook restored from the execution cache into the checkout ``root``.
+
+    The numbers (and the commit) of the run that produced it are kept; ``restored_at`` and
+    ``restored_commit`` say when and into which commit of ``root`` it was restored: the cache is shared
+    by checkouts, so the run's commit may be another checkout's.
+    """
     run = nb.metadata.get(RUN_KEY)
     if isinstance(run, dict):
-        run["status"] = "restored"
+        run.update(status="restored", restored_at=_now(), restored_commit=_commit(Path(root).resolve()))
     return nb
 
 

@@ -3,10 +3,13 @@ labels with early stopping on clean validation labels, and the on-disk cache of 
 
 - :mod:`knnoise.dnn.models`: the MNIST net and All-CNN-C with their 256-d feature layer; ``build_model``;
 - :mod:`knnoise.dnn.densenet`: DenseNet-121 as the ImageNet feature extractor (torchvision, lazily);
-- :mod:`knnoise.dnn.training`: :func:`train` and :data:`PAPER_SCHEDULES` (the epoch steps in
+- :mod:`knnoise.dnn.options`: :class:`TrainOptions`, the training options as one checked value;
+- :mod:`knnoise.dnn.training`: :func:`train` and :data:`PAPER_SCHEDULES`; one trainer for every run
+  (:mod:`knnoise.dnn._trainer`, a lone network is a group of one; the epoch steps in
   :mod:`knnoise.dnn.loop`); :mod:`knnoise.dnn.result`: :class:`TrainResult`;
 - :mod:`knnoise.dnn.devices`: :func:`pick_device`;
-- :mod:`knnoise.dnn.cached`: :func:`train_cached`, :func:`is_cached` (joblib under ``$KNNOISE_CACHE``);
+- :mod:`knnoise.dnn.cached`: :func:`train_cached`, :func:`is_cached` (joblib under ``$KNNOISE_CACHE``,
+  one entry per network keyed by :func:`~knnoise.dnn.cached.cache_key`);
 - :mod:`knnoise.dnn.grouped`: :func:`train_group` (many networks as one stacked model, cached per network),
   :func:`group_size`.
 
@@ -18,6 +21,7 @@ from knnoise.dnn.densenet import DenseNet121, densenet121_features
 from knnoise.dnn.devices import pick_device
 from knnoise.dnn.grouped import group_size, train_group
 from knnoise.dnn.models import FEATURE_DIM, MODELS, AllCNNC, MnistNet, build_model
+from knnoise.dnn.options import TrainOptions
 from knnoise.dnn.result import TrainResult
 from knnoise.dnn.training import PAPER_SCHEDULES, train
 
@@ -28,6 +32,7 @@ __all__ = [
     "AllCNNC",
     "DenseNet121",
     "MnistNet",
+    "TrainOptions",
     "TrainResult",
     "build_model",
     "densenet121_features",

@@ -1,4 +1,5 @@
-"""The checks of :func:`knnoise.dnn.train`'s arguments, before anything is trained.
+"""The checks of :func:`knnoise.dnn.train`'s arguments, before anything is trained: a network's own
+inputs (dataset, labels, seed) here, its options in :class:`knnoise.dnn.TrainOptions`.
 
 Each bad value is a ``TypeError`` (wrong kind) or ``ValueError`` (not allowed) naming the parameter, in the
 project's format (:mod:`knnoise._checks`). The checked values come back canonical (Python ints and floats,
@@ -12,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from knnoise._checks import check_choice, check_int, check_int_array, check_number, fail
+from knnoise._checks import check_int, check_int_array, check_number, fail
 from knnoise.data import Dataset
-from knnoise.dnn.models import MODELS
 
 __all__: list[str] = []
 
@@ -22,27 +22,12 @@ NORMALIZATIONS = ("auto", "unit", "per_pixel")
 _SEED_MAX = 2**32 - 1  # scikit-learn's random_state (the stratified split) takes at most 32 bits
 
 
-def _validated(dataset: Any, noisy_train_labels: Any, **p: Any) -> dict[str, Any]:
-    """Check every parameter; return the canonical keyword arguments of the training loop."""
+def _check_run(dataset: Any, noisy_train_labels: Any, seed: Any) -> tuple[np.ndarray, int]:
+    """One network's own inputs on ``dataset``: canonical labels (contiguous int64) and seed."""
     _check_dataset(dataset)
     labels = _check_labels(noisy_train_labels, dataset)
-    model = check_choice("model", p["model"], MODELS)
-    schedule = _check_schedule(p)
-    val_fraction = _check_val_fraction(p["val_fraction"], dataset)
-    if not isinstance(p["train_outputs"], bool | np.bool_):
-        raise fail("train_outputs", "True or False", p["train_outputs"], TypeError)
-    norm = check_choice("normalization", p["normalization"], NORMALIZATIONS)
-    if norm == "auto":
-        norm = "per_pixel" if len(dataset.x_train.shape) == 4 else "unit"
-    return {
-        "dataset": dataset,
-        "labels": np.ascontiguousarray(labels, dtype=np.int64),
-        "model": str(model),
-        **schedule,
-        "val_fraction": val_fraction,
-        "normalization": norm,
-        "train_outputs": bool(p["train_outputs"]),
-    }
+    seed = check_int("seed", seed, minimum=0, maximum=_SEED_MAX)
+    return np.ascontiguousarray(labels, dtype=np.int64), seed
 
 
 def _check_dataset(dataset: Any) -> None:
@@ -67,22 +52,6 @@ def _check_labels(labels: Any, dataset: Dataset) -> np.ndarray:
             f"got {len(arr)} labels"
         )
     return check_int_array("noisy_train_labels", arr, n_labels=dataset.n_classes)
-
-
-def _check_schedule(p: dict[str, Any]) -> dict[str, Any]:
-    """The optimisation parameters: sizes, seed, learning rate, width, weight decay, patience, threads
-    (None resolved to torch's current count)."""
-    return {
-        "epochs": check_int("epochs", p["epochs"]),
-        "batch_size": check_int("batch_size", p["batch_size"], minimum=2),
-        "lr": check_number("lr", p["lr"], low=0.0, low_open=True),
-        "lr_halving_every": check_int("lr_halving_every", p["lr_halving_every"], allow_none=True),
-        "seed": check_int("seed", p["seed"], minimum=0, maximum=_SEED_MAX),
-        "width": check_number("width", p["width"], low=0.0, low_open=True),
-        "weight_decay": check_number("weight_decay", p["weight_decay"], low=0.0),
-        "patience": check_int("patience", p["patience"], allow_none=True),
-        "num_threads": _check_threads(p["num_threads"]),
-    }
 
 
 def _check_threads(value: Any) -> int:

@@ -90,30 +90,6 @@ def _embed(
     return torch.cat(feats), torch.cat(logits)
 
 
-@torch.inference_mode()
-def _accuracy(
-    net: nn.Module,
-    x_u8: torch.Tensor,
-    index: torch.Tensor,
-    y: torch.Tensor,
-    mean: torch.Tensor | None,
-    std: torch.Tensor | None,
-) -> float:
-    """Fraction of ``x_u8[index]`` whose arg-max logit is ``y[index]`` (evaluation mode)."""
-    net.eval()
-    correct = 0
-    for start in range(0, len(index), _EVAL_BATCH):
-        batch = index[start : start + _EVAL_BATCH]
-        correct += int((net(_inputs(x_u8[batch], mean, std)).argmax(1) == y[batch]).sum())
-    return correct / max(len(index), 1)
-
-
 def _softmax_np(logits: torch.Tensor) -> np.ndarray:
     """Row softmax of ``(n, L)`` logits as a float32 numpy array."""
     return torch.softmax(logits.float(), dim=1).numpy().astype(np.float32, copy=False)
-
-
-def _cpu_copy(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """A detached, contiguous CPU copy of a state dict (a checkpoint)."""
-    fmt = torch.contiguous_format
-    return {k: v.detach().to("cpu", memory_format=fmt, copy=True) for k, v in state.items()}

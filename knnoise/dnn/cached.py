@@ -1,30 +1,29 @@
 """Trained networks on disk: :func:`train_cached` loads a :class:`~knnoise.dnn.TrainResult` instead of
-training when the same run was done before (by any notebook, on any device).
+training when the same run was done before (by any notebook, on any device, alone or in a group).
 
-The cache is :func:`knnoise._store.memory` (``joblib.Memory`` under ``$KNNOISE_CACHE/joblib``), keyed by a
-hash of the dataset's arrays and name, the labels and every training parameter, the torch thread count
-included (it changes the CPU arithmetic), plus a code version, but not by the device or the progress bar;
+The store (:mod:`knnoise.dnn._cache`: ``joblib.Memory`` under ``$KNNOISE_CACHE/joblib``, through joblib's
+public API) holds one entry per network, keyed by :func:`cache_key`: a hash of the dataset's arrays and
+name, the labels, the seed and every :class:`~knnoise.dnn.TrainOptions` value, the torch thread count
+included (it changes the CPU arithmetic), plus a code version, but not the device or the progress bar;
 joblib writes each entry through a temporary file and a rename, so a killed run leaves no partial entry.
 A network trained on a GPU is thus reused by CPU runs with the same thread count.
 """
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
+import torch
 
-from knnoise._store import memory
 from knnoise.data import Dataset
-from knnoise.dnn._options import _validated
+from knnoise.dnn._cache import CACHE_VERSION, _in_cache, cache_key
+from knnoise.dnn._options import _check_run
+from knnoise.dnn.options import TrainOptions
 from knnoise.dnn.result import TrainResult
-from knnoise.dnn.training import _train, train
+from knnoise.dnn.training import train
 
-__all__ = ["is_cached", "train_cached"]
-
-_CACHE_VERSION = 2  # bump when a change to the training code changes results of unchanged parameters
-_NOT_IN_KEY = ["device", "progress"]
+__all__ = ["CACHE_VERSION", "cache_key", "is_cached", "train_cached"]
 
 
 def train_cached(dataset: Dataset, noisy_train_labels: np.ndarray, **kwargs: Any) -> TrainResult:
@@ -33,47 +32,20 @@ def train_cached(dataset: Dataset, noisy_train_labels: np.ndarray, **kwargs: Any
     return train(dataset, noisy_train_labels, **{**kwargs, "cache": True})
 
 
-def is_cached(dataset: Dataset, noisy_train_labels: np.ndarray, **kwargs: Any) -> bool:
-    """Whether :func:`train_cached` with these arguments would load from the cache (nothing is trained)."""
-    bound = inspect.signature(train).bind(dataset, noisy_train_labels, **kwargs)
-    bound.apply_defaults()
-    params = {k: v for k, v in bound.arguments.items() if k not in ("device", "progress", "cache")}
-    args = _validated(params.pop("dataset"), params.pop("noisy_train_labels"), **params)
-    key_args = {**args, "cache_version": _CACHE_VERSION, "device": "cpu", "progress": False}
-    return bool(_cached_train().check_call_in_cache(**key_args))
-
-
-def _train_through_cache(args: dict[str, Any], *, device: str, progress: bool) -> TrainResult:
-    """Load the run of the validated ``args`` from the cache, or train it and store it."""
-    return _cached_train()(**args, cache_version=_CACHE_VERSION, device=device, progress=progress)
-
-
-def _cached_train() -> Any:
-    """The joblib-cached training function under the current cache folder (re-read every call)."""
-    return memory().cache(_train_for_cache, ignore=_NOT_IN_KEY)
-
-
-def _train_for_cache(
+def is_cached(
     dataset: Dataset,
-    labels: np.ndarray,
-    model: str,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    lr_halving_every: int | None,
+    noisy_train_labels: np.ndarray,
+    *,
     seed: int,
-    val_fraction: float,
-    width: float,
-    weight_decay: float,
-    patience: int | None,
-    normalization: str,
-    train_outputs: bool,
-    cache_version: int,
-    device: str,
-    progress: bool,
-    num_threads: int | None,
-) -> TrainResult:
-    """The function joblib caches: its hashed arguments are the cache key (``cache_version`` included)."""
-    options = dict(locals())
-    del options["dataset"], options["labels"], options["cache_version"]
-    return _train(dataset, labels, **options)
+    device: str | torch.device = "auto",
+    progress: bool = True,
+    cache: bool = True,
+    **options: Any,
+) -> bool:
+    """Whether :func:`train_cached` with these arguments (those of :func:`~knnoise.dnn.train`) would load
+    from the cache; nothing is loaded or trained. ``device``, ``progress`` and ``cache`` are accepted and
+    ignored: they are not part of the key."""
+    del device, progress, cache
+    resolved = TrainOptions(**options)
+    labels, seed = _check_run(dataset, noisy_train_labels, seed)
+    return _in_cache(cache_key(dataset, labels, seed, resolved.for_dataset(dataset)))

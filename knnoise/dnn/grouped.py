@@ -11,7 +11,8 @@ a lone :func:`~knnoise.dnn.train` call returns: bitwise on the CPU (the default 
 networks' slices does a lone network's arithmetic), to float rounding when vmapped (``vectorize=True``,
 the GPU default: the networks' convolutions become one grouped convolution, which sums in another order).
 With ``cache=True`` each network is stored under (and loaded from) the same cache entry as that lone call
-(:mod:`knnoise.dnn._group_cache`), so a cached result may come from either path.
+(:mod:`knnoise.dnn._cache`), so a cached result may come from either path. The training itself is the one
+trainer of every run (:mod:`knnoise.dnn._trainer`); this module is its front door for many networks.
 
 A sweep hands a device a group of cells by collecting the cells that share a dataset and a schedule
 (model, epochs, batch size, learning rate, ...) and differ only in their noisy labels and seeds, and
@@ -22,8 +23,6 @@ calling ``train_group(dataset, [labels...], [seeds...], **schedule, cache=True)`
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,26 +31,16 @@ import torch
 
 from knnoise._checks import check_int
 from knnoise.data import Dataset
-from knnoise.dnn._group_cache import _lookup, _store
-from knnoise.dnn._group_loop import _embed, _fit, _GroupData
-from knnoise.dnn._options import _check_dataset, _validated
-from knnoise.dnn._stacked import _bytes_per_network, _Stack
-from knnoise.dnn._tensors import _norm_tensors, _normalization, _softmax_np, _to_nchw_uint8
-from knnoise.dnn.devices import _torch_settings, pick_device
-from knnoise.dnn.loop import _Schedule
-from knnoise.dnn.models import build_model
+from knnoise.dnn._options import _check_dataset, _check_run
+from knnoise.dnn._trainer import _group_size, _Plan, _Run, _train_all
+from knnoise.dnn.devices import pick_device
+from knnoise.dnn.options import TrainOptions
 from knnoise.dnn.result import TrainResult
-from knnoise.dnn.training import _PARAM_KEYS, _model_config, _split
 
 __all__ = ["GROUP_MODELS", "group_size", "train_group"]
 
 GROUP_MODELS = ("mnist", "allcnnc")
 """The models :func:`train_group` stacks (DenseNet-121 is trained one at a time)."""
-
-_CPU_CAP = 4  # on the CPU grouping buys nothing (benchmarks/bench_grouped.py: 1.03x at 4, 0.91x at 16)
-_GPU_CAP = 256
-_NOT_OPTIONS = ("dataset", "labels_list", "seeds", "device", "progress", "cache", "max_group", "vectorize")
-_MEMORY_SHARE = 0.6  # of the free device memory (CUDA) or the available RAM (CPU) a group may take
 
 
 def group_size(
@@ -76,20 +65,8 @@ def group_size(
     """
     _check_dataset(dataset)
     check_int("batch_size", batch_size, minimum=2)
-    if model not in GROUP_MODELS:
-        raise ValueError(f"model must be one of {GROUP_MODELS}, got {model!r}")
-    dev = pick_device(device)
-    sample = _to_nchw_uint8(dataset.x_train[:2]).float() / 255.0
-    with torch.random.fork_rng(devices=[]):
-        net = build_model(**_model_config(model, dataset.n_classes, sample, width))
-    per_network = _bytes_per_network(net, sample, batch_size)
-    if dev.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(dev)
-        images = dataset.x_train.nbytes + dataset.x_test.nbytes
-        budget, cap = _MEMORY_SHARE * free - images, _GPU_CAP
-    else:
-        budget, cap = _MEMORY_SHARE * os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), _CPU_CAP
-    return int(min(max(budget // per_network, 1), cap))
+    _check_group_model(model)
+    return _group_size(dataset, model, batch_size, width, pick_device(device))
 
 
 def train_group(
@@ -153,41 +130,34 @@ train_outputs, progress, num_threads
     TypeError, ValueError
         An invalid parameter, labels or seed (the message names it), before anything is trained.
     """
-    options = {k: v for k, v in locals().items() if k not in _NOT_OPTIONS}
-    runs = _validated_runs(dataset, labels_list, seeds, options)
+    options = TrainOptions(
+        model=model, epochs=epochs, batch_size=batch_size, lr=lr, lr_halving_every=lr_halving_every,
+        val_fraction=val_fraction, width=width, weight_decay=weight_decay, patience=patience,
+        normalization=normalization, train_outputs=train_outputs, num_threads=num_threads,
+    )  # fmt: skip
+    _check_group_model(model)
+    runs = _check_runs(dataset, labels_list, seeds)
     size = check_int("max_group", max_group, allow_none=True)
-    dev = pick_device(device)
     if vectorize is not None and not isinstance(vectorize, bool):
         raise TypeError(f"vectorize must be True, False or None, got {vectorize!r}")
+    dev = pick_device(device)
+    options = options.for_dataset(dataset)
+
+    def sized() -> int:
+        return size or _group_size(dataset, options.model, options.batch_size, options.width, dev)
+
     vec = dev.type == "cuda" if vectorize is None else vectorize
-    results: list[TrainResult | None] = [_lookup(a) for a in runs] if cache else [None] * len(runs)
-    missing = [i for i, r in enumerate(results) if r is None]
-    if size is None and missing:
-        size = group_size(dataset, model=model, batch_size=options["batch_size"], width=width, device=dev)
-    for start in range(0, len(missing), size or 1):
-        chunk = missing[start : start + size]
-        _train_chunk(runs, results, chunk, dev, vec, progress, cache)
-    return [r for r in results if r is not None]
+    return _train_all(dataset, runs, options, _Plan(dev, vec, sized, progress, cache))
 
 
-def _train_chunk(
-    runs: list[dict],
-    results: list,
-    chunk: list[int],
-    dev: torch.device,
-    vec: bool,
-    progress: bool,
-    cache: bool,
-) -> None:
-    """Train the networks ``chunk`` (indices into ``runs``) as one group into ``results``; cache them."""
-    for i, result in zip(chunk, _train_stacked([runs[i] for i in chunk], dev, vec, progress), strict=True):
-        results[i] = result
-        if cache:
-            _store(runs[i], result)
+def _check_group_model(model: Any) -> None:
+    """One of the models a group can stack (:data:`GROUP_MODELS`)."""
+    if model not in GROUP_MODELS:
+        raise ValueError(f"model must be one of {GROUP_MODELS}, got {model!r}")
 
 
-def _validated_runs(dataset: Any, labels_list: Any, seeds: Any, options: dict) -> list[dict[str, Any]]:
-    """The validated arguments of each network's lone run (those that key its cache entry)."""
+def _check_runs(dataset: Any, labels_list: Any, seeds: Any) -> list[_Run]:
+    """Each network's checked labels and seed."""
     if isinstance(seeds, int | np.integer) or not isinstance(seeds, Sequence | np.ndarray):
         raise TypeError(f"seeds must be a sequence of ints, got {type(seeds).__name__}")
     if isinstance(labels_list, np.ndarray) and labels_list.ndim == 1:
@@ -197,77 +167,4 @@ def _validated_runs(dataset: Any, labels_list: Any, seeds: Any, options: dict) -
             f"labels_list and seeds must be equally long and not empty, got {len(labels_list)} label "
             f"arrays and {len(seeds)} seeds"
         )
-    if options["model"] not in GROUP_MODELS:
-        raise ValueError(f"model must be one of {GROUP_MODELS}, got {options['model']!r}")
-    return [_validated(dataset, y, **{**options, "seed": s}) for y, s in zip(labels_list, seeds, strict=True)]
-
-
-def _group_data(
-    runs: list[dict], splits: list, norms: list, x: torch.Tensor, dev: torch.device
-) -> _GroupData:
-    """The group's tensors on ``dev``: shared images, per-network labels, splits and normalisation."""
-    stats = [_norm_tensors(n, dev) for n in norms]
-    return _GroupData(
-        x=x.to(dev),
-        y_noisy=torch.from_numpy(np.stack([r["labels"] for r in runs])).to(dev),
-        y_clean=torch.from_numpy(runs[0]["dataset"].y_train.astype(np.int64)).to(dev),
-        train_index=torch.from_numpy(np.stack([tr for tr, _ in splits])).to(dev),
-        val_index=torch.from_numpy(np.stack([va for _, va in splits])).to(dev),
-        mean=None if stats[0][0] is None else torch.stack([m for m, _ in stats]),
-        std=None if stats[0][1] is None else torch.stack([s for _, s in stats]),
-    )
-
-
-def _train_stacked(
-    runs: list[dict[str, Any]], dev: torch.device, vectorize: bool, progress: bool
-) -> list[TrainResult]:
-    """One group, on validated arguments that differ only in labels and seed: as ``_train`` for each."""
-    t0 = time.perf_counter()
-    a, dataset = runs[0], runs[0]["dataset"]
-    seeds = [r["seed"] for r in runs]
-    splits = [_split(dataset.y_train, a["val_fraction"], s) for s in seeds]
-    norms = [_normalization(a["normalization"], dataset.x_train, tr) for tr, _ in splits]
-    x_train = _to_nchw_uint8(dataset.x_train)
-    config = _model_config(a["model"], dataset.n_classes, x_train, a["width"])
-    schedule = _Schedule(a["epochs"], a["batch_size"], a["lr"], a["lr_halving_every"], a["patience"])
-    with (
-        _torch_settings(a["num_threads"], deterministic=dev.type == "cpu"),
-        torch.random.fork_rng(devices=[]),
-    ):
-        nets = []
-        for s in seeds:
-            torch.manual_seed(s)
-            nets.append(build_model(**config))
-        stack = _Stack(nets, dev, vectorize)
-        opt = torch.optim.Adam(stack.param_groups(a["weight_decay"]), lr=a["lr"])
-        data = _group_data(runs, splits, norms, x_train, dev)
-        track = _fit(stack, opt, data, seeds, schedule, a["model"], progress)
-        stack.load([b.state for b in track.best])
-        train_out = _embed(stack, data, data.x) if a["train_outputs"] else None
-        data.x = None  # free the training images before the test images arrive
-        test_feats, test_logits = _embed(stack, data, _to_nchw_uint8(dataset.x_test).to(dev))
-    seconds = (time.perf_counter() - t0) / len(runs)
-    out = []
-    for g, run in enumerate(runs):
-        test_softmax = _softmax_np(test_logits[g])
-        best = track.best[g]
-        out.append(TrainResult(
-            test_accuracy=float(np.mean(test_softmax.argmax(1) == dataset.y_test)),
-            test_softmax=test_softmax,
-            test_features=test_feats[g].numpy(),
-            train_features=None if train_out is None else train_out[0][g].numpy(),
-            train_softmax=None if train_out is None else _softmax_np(train_out[1][g]),
-            best_epoch=int(best.epoch),
-            best_val_accuracy=float(best.val_accuracy),
-            history=track.history[g],
-            state_dict=best.state,
-            model_config=config,
-            normalization=norms[g],
-            train_index=splits[g][0],
-            val_index=splits[g][1],
-            params={"dataset": dataset.name, "n_train": dataset.n_train, "n_test": dataset.n_test,
-                    **{k: run[k] for k in _PARAM_KEYS}},
-            device=str(dev),
-            seconds=seconds,
-        ))  # fmt: skip
-    return out
+    return [_Run(*_check_run(dataset, y, s)) for y, s in zip(labels_list, seeds, strict=True)]

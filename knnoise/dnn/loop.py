@@ -1,23 +1,30 @@
-"""The epoch loop of :func:`knnoise.dnn.train`, in named steps: the learning-rate schedule, one epoch on
-the noisy labels, the clean validation accuracy, and early stopping on it (the best checkpoint is kept;
-``patience`` optionally stops the run).
+"""The epoch loop of every training run, for ``G >= 1`` networks at once (a lone network is a group of
+one), in named steps: the learning-rate schedule, one epoch on the noisy labels, the clean validation
+accuracy, and early stopping on it (the best checkpoint is kept; ``patience`` optionally stops a network).
 
 The paper's protocol (Sec. 5): train on the noisy labels of 90% of the training set and select the
-checkpoint with the best accuracy on the *clean* labels of the other 10%.
+checkpoint with the best accuracy on the *clean* labels of the other 10%. Each network of a group has its
+own split, its own seeded data order, its own noisy labels and its own early stopping; they share the
+options (:class:`knnoise.dnn.TrainOptions`) and one optimiser over the stacked weights
+(:mod:`knnoise.dnn._stacked`). A network whose ``patience`` is spent keeps being stepped with the group
+(its slice is never read again) but its history and best checkpoint are frozen, so it returns what a lone
+run would; the loop stops when every network has stopped.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
-from knnoise.dnn._tensors import _accuracy, _cpu_copy, _inputs
+from knnoise.dnn._stacked import _Stack
+from knnoise.dnn._tensors import _EVAL_BATCH
+from knnoise.dnn.options import TrainOptions
 
 __all__: list[str] = []
 
@@ -26,88 +33,139 @@ _HISTORY_KEYS = ("epoch", "lr", "train_loss", "train_accuracy", "val_accuracy", 
 
 @dataclass
 class _Data:
-    """The tensors of a run on its device: uint8 images, labels, the split, the normalisation."""
+    """The tensors of a group on its device; index tensors are ``(G, n)`` (one row per network)."""
 
     x: torch.Tensor | None  # (N, C, H, W) uint8, all training images (released before the test pass)
-    y_noisy: torch.Tensor  # (N,) the labels trained on
+    y_noisy: torch.Tensor  # (G, N) the labels each network trains on
     y_clean: torch.Tensor  # (N,) the clean labels, for validation
-    train_index: torch.Tensor
-    val_index: torch.Tensor
-    mean: torch.Tensor | None
+    train_index: torch.Tensor  # (G, n_train)
+    val_index: torch.Tensor  # (G, n_val)
+    mean: torch.Tensor | None  # (G, C, H, W) per-network normalisation, or None ("unit")
     std: torch.Tensor | None
-
-
-@dataclass(frozen=True)
-class _Schedule:
-    """The optimisation schedule of a run: epochs, batch size, the halving learning rate, patience."""
-
-    epochs: int
-    batch_size: int
-    lr: float
-    lr_halving_every: int | None
-    patience: int | None
-
-    def rate(self, epoch: int) -> float:
-        """The learning rate of the 1-based ``epoch``: ``lr`` halved every ``lr_halving_every`` epochs."""
-        halving = self.lr_halving_every
-        return self.lr * 0.5 ** ((epoch - 1) // halving) if halving else self.lr
 
 
 @dataclass
 class _Best:
-    """Early stopping on the clean validation accuracy: the best checkpoint so far."""
+    """Early stopping on the clean validation accuracy: one network's best checkpoint so far."""
 
     val_accuracy: float = -1.0
     epoch: int = 0
     state: dict[str, torch.Tensor] | None = None
 
-    def update(self, val_accuracy: float, epoch: int, net: nn.Module, has_val: bool) -> None:
-        """Keep this epoch's weights when they are better (always, without a validation part)."""
+    def update(
+        self,
+        val_accuracy: float,
+        epoch: int,
+        checkpoint: Callable[[], dict[str, torch.Tensor]],
+        has_val: bool,
+    ) -> None:
+        """Keep this epoch's weights (``checkpoint()``) when they are better (always, without a validation
+        part); the first of equal accuracies is kept."""
         if not has_val or val_accuracy > self.val_accuracy:
-            self.val_accuracy, self.epoch, self.state = val_accuracy, epoch, _cpu_copy(net.state_dict())
+            self.val_accuracy, self.epoch, self.state = val_accuracy, epoch, checkpoint()
 
     def patience_spent(self, epoch: int, patience: int | None, has_val: bool) -> bool:
         """Whether ``patience`` epochs have passed without a better validation accuracy."""
         return patience is not None and has_val and epoch - self.epoch >= patience
 
 
+class _Track:
+    """Each network's history and early stopping (:class:`_Best`), and which are still running."""
+
+    def __init__(self, size: int, has_val: bool) -> None:
+        self.best = [_Best() for _ in range(size)]
+        self.history: list[dict[str, list[float]]] = [{k: [] for k in _HISTORY_KEYS} for _ in range(size)]
+        self.active = [True] * size
+        self.has_val = has_val
+
+    def update(self, stack: _Stack, epoch: int, rate: float, rows: list[tuple], patience: int | None) -> None:
+        """Record ``rows[g] = (loss, accuracy, val_accuracy, seconds)`` and checkpoint improvements."""
+        for g, (loss, acc, val_acc, seconds) in enumerate(rows):
+            if not self.active[g]:
+                continue
+            for key, value in zip(_HISTORY_KEYS, (epoch, rate, loss, acc, val_acc, seconds), strict=True):
+                self.history[g][key].append(value)
+            best = self.best[g]
+            best.update(val_acc, epoch, lambda g=g: stack.state(g), self.has_val)
+            if best.patience_spent(epoch, patience, self.has_val):
+                self.active[g] = False
+
+
+def _group_inputs(data: _Data, x_u8: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Float inputs ``(G, B, C, H, W)`` of ``x_u8[index]`` for ``index`` ``(G, B)``: pixels / 255, then
+    each network's per-pixel standardisation (:mod:`knnoise.dnn._tensors`)."""
+    x = x_u8[index].float().div_(255.0)
+    return x if data.mean is None else (x - data.mean[:, None]) / data.std[:, None]
+
+
+def _eval_chunk(size: int) -> int:
+    """Images per network per evaluation chunk: about ``_EVAL_BATCH`` images per call."""
+    return max(64, _EVAL_BATCH // size)
+
+
+def _losses(logits: torch.Tensor, y: torch.Tensor, vectorize: bool) -> torch.Tensor:
+    """Each network's mean cross-entropy ``(G,)`` of logits ``(G, B, L)`` against labels ``(G, B)``: one
+    flattened call (vmapped groups), or one call per network (the loop: a lone run's arithmetic, so its
+    gradients are bitwise a lone network's). Their sum's gradient is each network's own."""
+    if vectorize:
+        return F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view(y.shape).mean(1)
+    return torch.stack([F.cross_entropy(z, t) for z, t in zip(logits, y, strict=True)])
+
+
 def _train_epoch(
-    net: nn.Module,
-    opt: torch.optim.Optimizer,
-    data: _Data,
-    shuffle: torch.Generator,
-    batch_size: int,
-    bar: Any,
-) -> tuple[float, float]:
-    """One pass over the training part in a seeded random order; mean loss and accuracy (noisy labels)."""
-    net.train()
+    stack: _Stack, opt: torch.optim.Optimizer, data: _Data, shuffles: list, options: TrainOptions, bar: Any
+) -> tuple[list[float], list[float]]:
+    """One pass of every network over its training part in its own seeded order; per-network mean loss and
+    accuracy on its noisy labels. A last batch of a single example is skipped (batch-norm needs two)."""
     dev = data.y_noisy.device
-    order = data.train_index[torch.randperm(len(data.train_index), generator=shuffle).to(dev)]
-    loss_sum = torch.zeros((), device=dev)
-    correct = torch.zeros((), device=dev, dtype=torch.long)
+    perms = [torch.randperm(data.train_index.shape[1], generator=s).to(dev) for s in shuffles]
+    order = torch.stack([row[p] for row, p in zip(data.train_index, perms, strict=True)])  # (G, n_train)
+    rows = torch.arange(stack.size, device=dev)[:, None]
+    loss_sum = torch.zeros(stack.size, device=dev)
+    correct = torch.zeros(stack.size, device=dev, dtype=torch.long)
     seen = 0
-    for start in range(0, len(order), batch_size):
-        batch = order[start : start + batch_size]
-        if len(batch) < 2:  # batch-norm cannot train on a single example
+    for start in range(0, order.shape[1], options.batch_size):
+        batch = order[:, start : start + options.batch_size]  # (G, B)
+        if batch.shape[1] < 2:  # batch-norm cannot train on a single example
             continue
-        yb = data.y_noisy[batch]
-        logits = net(_inputs(data.x[batch], data.mean, data.std))
-        loss = F.cross_entropy(logits, yb)
+        yb = data.y_noisy[rows, batch]
+        logits = stack.logits(_group_inputs(data, data.x, batch))  # (G, B, L)
+        losses = _losses(logits, yb, stack.vectorize)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        losses.sum().backward()
         opt.step()
-        loss_sum += loss.detach() * len(batch)
-        correct += (logits.detach().argmax(1) == yb).sum()
-        seen += len(batch)
+        loss_sum += losses.detach() * batch.shape[1]
+        correct += (logits.detach().argmax(2) == yb).sum(1)
+        seen += batch.shape[1]
         bar.update(1)
-    return float(loss_sum) / seen, int(correct) / seen
+    return [float(v) / seen for v in loss_sum], [int(c) / seen for c in correct]
 
 
-def _validate(net: nn.Module, data: _Data) -> float:
-    """Accuracy on the clean labels of the validation part (NaN without one)."""
-    if not len(data.val_index):
-        return math.nan
-    return _accuracy(net, data.x, data.val_index, data.y_clean, data.mean, data.std)
+def _validate(stack: _Stack, data: _Data) -> list[float]:
+    """Each network's accuracy on the clean labels of its validation part (NaN without one)."""
+    n_val = data.val_index.shape[1]
+    if not n_val:
+        return [math.nan] * stack.size
+    correct = torch.zeros(stack.size, dtype=torch.long, device=data.y_clean.device)
+    chunk = _eval_chunk(stack.size)
+    for start in range(0, n_val, chunk):
+        batch = data.val_index[:, start : start + chunk]
+        _, logits = stack.features_and_logits(_group_inputs(data, data.x, batch))
+        correct += (logits.argmax(2) == data.y_clean[batch]).sum(1)
+    return [int(c) / n_val for c in correct]
+
+
+@torch.no_grad()
+def _embed(stack: _Stack, data: _Data, x_u8: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features ``(G, n, F)`` and logits ``(G, n, L)`` (CPU) of all images ``x_u8`` for every network."""
+    chunk = _eval_chunk(stack.size)
+    feats, logits = [], []
+    for start in range(0, len(x_u8), chunk):
+        idx = torch.arange(start, min(start + chunk, len(x_u8)), device=x_u8.device)
+        f, z = stack.features_and_logits(_group_inputs(data, x_u8, idx.expand(stack.size, -1)))
+        feats.append(f.float().cpu())
+        logits.append(z.float().cpu())
+    return torch.cat(feats, 1), torch.cat(logits, 1)
 
 
 def _n_batches(n_train: int, batch_size: int) -> int:
@@ -122,38 +180,38 @@ def _set_rate(opt: torch.optim.Optimizer, rate: float) -> None:
 
 
 def _fit(
-    net: nn.Module,
+    stack: _Stack,
     opt: torch.optim.Optimizer,
     data: _Data,
-    seed: int,
-    schedule: _Schedule,
-    name: str,
+    seeds: list[int],
+    options: TrainOptions,
     progress: bool,
-) -> tuple[dict[str, list[float]], _Best]:
-    """The epochs: learning-rate schedule, one epoch, clean validation, best checkpoint, patience."""
+) -> _Track:
+    """The epochs: learning-rate schedule, one epoch of every network, clean validation, best checkpoints,
+    patience (per network)."""
     from tqdm.auto import tqdm
 
-    shuffle = torch.Generator().manual_seed(seed)
-    n_tr, has_val = len(data.train_index), bool(len(data.val_index))
-    n_batches = _n_batches(n_tr, schedule.batch_size)
-    history: dict[str, list[float]] = {k: [] for k in _HISTORY_KEYS}
-    best = _Best()
-    bar = tqdm(total=schedule.epochs * n_batches, unit="batch", disable=not progress, leave=False, desc=name)
+    shuffles = [torch.Generator().manual_seed(s) for s in seeds]
+    n_batches = _n_batches(data.train_index.shape[1], options.batch_size)
+    track = _Track(stack.size, bool(data.val_index.shape[1]))
+    desc = options.model if stack.size == 1 else f"{options.model} x{stack.size}"
+    total = options.epochs * n_batches
+    bar = tqdm(total=total, unit="batch", disable=not progress, leave=False, desc=desc)
     try:
-        for epoch in range(1, schedule.epochs + 1):
+        for epoch in range(1, options.epochs + 1):
             t_epoch = time.perf_counter()
-            rate = schedule.rate(epoch)
+            rate = options.rate(epoch)
             _set_rate(opt, rate)
-            bar.set_description(f"{name} epoch {epoch}/{schedule.epochs}")
-            loss, accuracy = _train_epoch(net, opt, data, shuffle, schedule.batch_size, bar)
-            val_acc = _validate(net, data)
-            row = (epoch, rate, loss, accuracy, val_acc, time.perf_counter() - t_epoch)
-            for key, value in zip(_HISTORY_KEYS, row, strict=True):
-                history[key].append(value)
-            bar.set_postfix(loss=f"{loss:.3f}", val_acc=f"{val_acc:.3f}")
-            best.update(val_acc, epoch, net, has_val)
-            if best.patience_spent(epoch, schedule.patience, has_val):
+            bar.set_description(f"{desc} epoch {epoch}/{options.epochs}")
+            losses, accuracies = _train_epoch(stack, opt, data, shuffles, options, bar)
+            val = _validate(stack, data)
+            seconds = time.perf_counter() - t_epoch
+            rows = [(lo, ac, va, seconds) for lo, ac, va in zip(losses, accuracies, val, strict=True)]
+            track.update(stack, epoch, rate, rows, options.patience)
+            if stack.size == 1:
+                bar.set_postfix(loss=f"{losses[0]:.3f}", val_acc=f"{val[0]:.3f}")
+            if not any(track.active):
                 break
     finally:
         bar.close()
-    return history, best
+    return track

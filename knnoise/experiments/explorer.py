@@ -23,7 +23,19 @@ from knnoise.experiments.networks import clean_network, corruption_matrix
 from knnoise.knn import clean_distribution, neighbor_graph
 from knnoise.theory import expected_accuracy, noisy_label_distribution, plurality_accuracy
 
-__all__ = ["NOISES", "RULES", "Source", "grid", "ideal", "limit", "sources", "thresholds"]
+__all__ = [
+    "MAX_VALUES",
+    "NOISES",
+    "RULES",
+    "Source",
+    "check_size",
+    "grid",
+    "ideal",
+    "limit",
+    "sources",
+    "table",
+    "thresholds",
+]
 
 NOISES = ("uniform", "flip", "general")  # the randomly spread noise models (knnoise.noise)
 RULES = ("strict", "random", "lowest")  # the tie rules of plurality_accuracy
@@ -60,29 +72,71 @@ def _sample(n_test: int, n_examples: int | None, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n_test, size=n_examples, replace=False))
 
 
+MAX_VALUES = 1_500_000  # accuracies the page may hold (about 4 bytes each in its JSON): a few MB
+
+
+def check_size(n_sources: int, k_max: int, n_gammas: int) -> int:
+    """The number of accuracies :func:`grid` computes, which the page holds; ValueError above MAX_VALUES.
+
+    ``n_sources * len(NOISES) * len(RULES) * k_max * n_gammas``, checked before anything is computed.
+    """
+    size = n_sources * len(NOISES) * len(RULES) * k_max * n_gammas
+    if size > MAX_VALUES:
+        raise ValueError(
+            f"k_max = {k_max}, n_gammas = {n_gammas} and {n_sources} clean distributions (the confidences "
+            f"and the network and K-NN ones) make {size:,} accuracies; the page holds at most "
+            f"{MAX_VALUES:,}: lower k_max, n_gammas or the number of confidences"
+        )
+    return size
+
+
 def sources(params: Mapping[str, Any], ks: Sequence[int]) -> tuple[list[Source], str]:
     """Every clean distribution of the explorer, and the dataset's name.
 
-    ``params``: the chapter's validated parameters (the data and schedule groups, ``device``,
-    ``confidences``, ``n_examples``, ``knn_train_subset``). The network is the one the DNN chapters train
-    on clean labels (the same cache entry when the parameters match); the K-NN neighbourhoods are taken
-    among ``knn_train_subset`` training images (all when None) for the same sampled test examples.
+    Parameters
+    ----------
+    params : mapping
+        The chapter's validated parameters: the data and schedule groups, ``device``, ``confidences``,
+        ``n_examples``, ``knn_train_subset`` and ``n_gammas``.
+    ks : sequence of int
+        The K of the curves (the K-NN neighbourhoods are taken for each).
+
+    Returns
+    -------
+    list of Source, str
+        The ideal sources (one per confidence), the clean network's softmax (the network the DNN chapters
+        train on clean labels: the same cache entry when the parameters match) and the K-NN
+        neighbourhoods among ``knn_train_subset`` training images (all when None), both on the same
+        seeded sample of the network's test examples; and the dataset's name.
+
+    Raises
+    ------
+    ValueError
+        Before any training: a confidence not above 1/L, ``max(ks)`` above the K-NN training images, or
+        a grid over :data:`MAX_VALUES` (:func:`check_size`).
     """
     seed = params["seed"]
+    check_size(len(params["confidences"]) + 2, max(ks), params["n_gammas"])
     data = {k: params[k] for k in ("dataset", "data_path", "train_subset", "test_subset")}
     ds = load_dataset(**data, seed=seed)
+    found = [ideal(ds.n_classes, c) for c in params["confidences"]]  # checks them before training
+    knn_ds = load_dataset(
+        **{**data, "train_subset": params["knn_train_subset"], "test_subset": None}, seed=seed
+    )
+    if max(ks) > knn_ds.n_train:
+        raise ValueError(
+            f"k_max must not exceed the {knn_ds.n_train} K-NN training images (knn_train_subset = "
+            f"{params['knn_train_subset']}), got {max(ks)}"
+        )
     net = clean_network(ds, params["schedule"], seed=seed, device=params["device"])
     rows = _sample(ds.n_test, params["n_examples"], seed)
     softmax = np.asarray(net.test_softmax, dtype=np.float64)[rows]
     softmax /= softmax.sum(axis=1, keepdims=True)
-    knn_ds = load_dataset(**{**data, "train_subset": params["knn_train_subset"]}, seed=seed)
-    if max(ks) > knn_ds.n_train:
-        raise ValueError(f"k_max must not exceed the {knn_ds.n_train} K-NN training images, got {max(ks)}")
-    graph = neighbor_graph(knn_ds.flat("train"), knn_ds.flat("test")[rows], k_max=max(ks), progress=False)
+    # the network's test examples (ds's test subset), their neighbours among knn_ds's training images
+    graph = neighbor_graph(knn_ds.flat("train"), ds.flat("test")[rows], k_max=max(ks), progress=False)
     hoods = clean_distribution(graph, knn_ds.y_train, list(ks), knn_ds.n_classes)
-    found = [ideal(ds.n_classes, c) for c in params["confidences"]]
     found.append(Source("network", f"{ds.name} network softmax", softmax, ds.y_test[rows]))
-    found.append(Source("knn", f"{ds.name} K-NN neighbourhoods", hoods, knn_ds.y_test[rows]))
+    found.append(Source("knn", f"{ds.name} K-NN neighbourhoods", hoods, ds.y_test[rows]))
     return found, ds.name
 
 
@@ -107,7 +161,13 @@ def grid(found: Sequence[Source], gammas: np.ndarray, ks: Sequence[int], *, seed
     ``accuracy``: ``len(found) * 3 * 3 * len(ks) * len(gammas)`` rows. The general corruption matrix is
     :func:`knnoise.noise.general` seeded with ``seed`` (the one Fig. 4 uses).
     """
+    if not found or not all(isinstance(s, Source) for s in found):
+        raise ValueError(f"found must be a non-empty sequence of Source, got {found!r:.80}")
     gammas = np.asarray(gammas, dtype=float)
+    if gammas.ndim != 1 or gammas.size == 0 or len(ks) == 0:
+        raise ValueError(
+            f"gammas and ks must be non-empty 1-D sequences, got {gammas.size} gammas, ks={ks!r}"
+        )
     frames = []
     for source in found:
         n_labels = source.clean.shape[-1]
@@ -131,12 +191,14 @@ def grid(found: Sequence[Source], gammas: np.ndarray, ks: Sequence[int], *, seed
     return pd.concat(frames, ignore_index=True)[columns]
 
 
-def limit(found: Sequence[Source], gammas: np.ndarray, *, seed: int = 0) -> pd.DataFrame:
-    """The large-K limit of Theorem 1: the share of examples whose true label is strictly most likely in q.
+def limit(found: Sequence[Source], gammas: np.ndarray, *, seed: int = 0, tol: float = 1e-9) -> pd.DataFrame:
+    """The large-K limit of Theorem 1: the share of examples whose true label is the most likely in q.
 
-    As K grows the plurality of K draws from ``q`` is its most likely label, so Eq. 1 tends to this share
-    (K-NN neighbourhoods: their largest K). Columns ``source``, ``confidence``, ``noise``, ``gamma``,
-    ``accuracy``.
+    As K grows the plurality of K draws from ``q`` (Eq. 3) is its most likely label, so Eq. 1 tends to
+    the mean over examples of ``[q_y = max q] / #{j : q_j = max q}`` (equalities within ``tol``): an
+    exact tie among m labels splits the votes' lead evenly, each label winning with probability 1/m in
+    the limit (K-NN neighbourhoods: their largest K). Columns ``source``, ``confidence``, ``noise``,
+    ``gamma``, ``accuracy``.
     """
     rows = []
     for source in found:
@@ -145,10 +207,26 @@ def limit(found: Sequence[Source], gammas: np.ndarray, *, seed: int = 0) -> pd.D
             P = corruption_matrix(noise, clean.shape[1], seed=seed)
             for gamma in np.asarray(gammas, dtype=float):
                 q = noisy_label_distribution(clean, float(gamma), P)
-                true = q[np.arange(len(q)), source.labels]
-                others = np.where(np.eye(q.shape[1], dtype=bool)[source.labels], -np.inf, q).max(axis=1)
-                rows.append((source.key, source.confidence, noise, gamma, float(np.mean(true > others))))
+                top = q >= q.max(axis=1, keepdims=True) - tol
+                share = top[np.arange(len(q)), source.labels] / top.sum(axis=1)
+                rows.append((source.key, source.confidence, noise, gamma, float(np.mean(share))))
     return pd.DataFrame(rows, columns=["source", "confidence", "noise", "gamma", "accuracy"])
+
+
+def table(grid_frame: pd.DataFrame, limit_frame: pd.DataFrame, *, decimals: int = 6) -> pd.DataFrame:
+    """Every curve the explorer's chart draws as one tidy frame: the page's CSV download.
+
+    ``grid_frame`` (:func:`grid`) rows get ``curve = "Eq. 1"``, ``limit_frame`` (:func:`limit`) rows
+    ``curve = "large-K limit"`` (no tie rule or K: left empty). Columns ``curve``, ``source``,
+    ``confidence`` (ideal sources only), ``noise``, ``ties``, ``K``, ``gamma``, ``accuracy``; accuracies
+    rounded to ``decimals`` (the chart shows three).
+    """
+    columns = ["curve", "source", "confidence", "noise", "ties", "K", "gamma", "accuracy"]
+    frame = pd.concat(
+        [grid_frame.assign(curve="Eq. 1"), limit_frame.assign(curve="large-K limit", ties=None, K=None)],
+        ignore_index=True,
+    )[columns]
+    return frame.astype({"K": "Int64"}).round({"accuracy": decimals, "gamma": 12})
 
 
 def thresholds(n_labels: int, *, seed: int = 0) -> pd.DataFrame:

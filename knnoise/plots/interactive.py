@@ -14,39 +14,91 @@ import html as _html
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
-__all__ = ["MARKER_CLASS", "explorer_chart", "explorer_records", "fig3_chart", "fig4_chart", "html"]
+from knnoise.plots._interactive_figs import HEIGHT, WIDTH, fig3_chart, fig3_frame, fig4_chart, fig4_frame
+
+if TYPE_CHECKING:
+    import IPython.display
+
+__all__ = [
+    "MARKER_CLASS",
+    "explorer_chart",
+    "explorer_records",
+    "fig3_chart",
+    "fig3_frame",
+    "fig4_chart",
+    "fig4_frame",
+    "html",
+    "spec",
+]
 
 MARKER_CLASS = "knnoise-vega"  # the <div> class; the book's extension adds the script to pages using it
 SCALE = 1000  # the explorer stores accuracies as integers in 0..SCALE (three decimals)
-WIDTH, HEIGHT = 560, 320
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _GAMMA = "γ (fraction of training labels selected for corruption)"
-_GAMMA_SHORT = "γ (fraction selected for corruption)"
-# Figs. 3 and 4: the legend under the panels, so that two panels and the legend fit the book's text width
-_LEGEND = {"orient": "bottom", "direction": "horizontal", "columns": 4, "labelLimit": 320}
 _SOURCES = {"ideal": "ideal neighbourhoods", "network": "the network's softmax", "knn": "K-NN neighbourhoods"}
 
 
 # ----------------------------------------------------------------------------------------------------
 # The explorer
 
+GRID_COLUMNS = ("source", "confidence", "noise", "ties", "K", "gamma", "accuracy")
+LIMIT_COLUMNS = ("source", "confidence", "noise", "gamma", "accuracy")
+THRESHOLD_COLUMNS = ("noise", "gamma", "label")
+
+
+def _check_frame(name: str, frame: Any, columns: Sequence[str]) -> pd.DataFrame:
+    """``frame`` when it is a non-empty DataFrame with ``columns`` whose sources are known; else an error."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            f"{name} must be a pandas DataFrame with columns {list(columns)}, got {type(frame).__name__}"
+        )
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} must have the columns {list(columns)}; it lacks {missing}")
+    if frame.empty:
+        raise ValueError(f"{name} must have at least one row, got an empty frame")
+    if "source" in columns:
+        unknown = sorted(set(frame.source) - set(_SOURCES), key=str)
+        if unknown:
+            raise ValueError(f"{name}: source must be one of {list(_SOURCES)}, got {unknown}")
+    return frame
+
 
 def explorer_records(grid: pd.DataFrame, gammas: Sequence[float]) -> list[dict[str, Any]]:
     """The explorer's grid as compact records, one per curve: ``s``, ``c``, ``n``, ``t``, ``k``, ``a``.
 
-    ``grid``: :func:`knnoise.experiments.explorer.grid`'s tidy frame. ``a`` holds the curve's accuracies
-    at ``gammas`` (in order) as integers in ``0..SCALE``; the chart flattens it back into points.
+    Parameters
+    ----------
+    grid : pandas.DataFrame
+        :func:`knnoise.experiments.explorer.grid`'s tidy frame (:data:`GRID_COLUMNS`).
+    gammas : sequence of float, shape (G,)
+        The noise levels of every curve, in order.
+
+    Returns
+    -------
+    list of dict
+        One per curve: source ``s``, confidence ``c`` (None but for ideal sources), noise ``n``, tie rule
+        ``t``, ``k`` and ``a``, the accuracies at ``gammas`` as integers in ``0..SCALE``; the chart
+        flattens ``a`` back into points.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``grid`` is not such a frame, or a curve has an accuracy that is NaN or lacks one of ``gammas``.
     """
+    _check_frame("grid", grid, GRID_COLUMNS)
     keys = ["source", "confidence", "noise", "ties", "K"]
     gammas = np.asarray(gammas, dtype=float)
     records = []
     for (source, conf, noise, ties, k), curve in grid.groupby(keys, sort=False, dropna=False):
+        if curve.accuracy.isna().any():
+            raise ValueError(f"grid: the curve {source, conf, noise, ties, k} has NaN accuracies")
         curve = curve.set_index("gamma").accuracy.reindex(gammas)
         if curve.isna().any():
             raise ValueError(f"grid: the curve {source, conf, noise, ties, k} misses noise levels")
@@ -62,22 +114,17 @@ def _even_step(values: Sequence[float]) -> float | None:
 
 
 def _controls(grid: pd.DataFrame, names: Mapping[str, str]) -> dict[str, alt.Parameter]:
-    """The explorer's parameters, each bound to an input (their names are the page's input names)."""
+    """The explorer's parameters, each bound to an input (their names are the page's input names).
+
+    The confidence control only when the grid has an ideal source (with its confidences).
+    """
     ks = sorted(grid.K.unique())
-    confs = sorted(float(c) for c in grid.confidence.dropna().unique())
     sources = [s for s in _SOURCES if s in set(grid.source)]
-    step = _even_step(confs)
-    conf_bind = (
-        alt.binding_range(min=confs[0], max=confs[-1], step=step, name="ideal: confidence c ")
-        if step is not None and len(confs) > 1
-        else alt.binding_select(options=confs, name="ideal: confidence c ")
-    )
     default_k = min(ks, key=lambda k: abs(k - 25))
-    return {
+    controls = {
         "source": alt.param(name="clean", value=sources[0], bind=alt.binding_select(
             options=sources, labels=[names.get(s, _SOURCES[s]) for s in sources],
             name="clean distribution ")),
-        "confidence": alt.param(name="confidence", value=max(confs), bind=conf_bind),
         "noise": alt.param(name="noise", value="uniform", bind=alt.binding_select(
             options=sorted(set(grid.noise), key=list(grid.noise.unique()).index), name="noise model ")),
         "ties": alt.param(name="ties", value="strict", bind=alt.binding_select(
@@ -85,6 +132,17 @@ def _controls(grid: pd.DataFrame, names: Mapping[str, str]) -> dict[str, alt.Par
         "k": alt.param(name="K", value=int(default_k), bind=alt.binding_range(
             min=int(ks[0]), max=int(ks[-1]), step=1, name="K ")),
     }  # fmt: skip
+    confs = sorted(float(c) for c in grid.confidence[grid.source == "ideal"].dropna().unique())
+    if confs:
+        step = _even_step(confs)
+        conf_bind = (
+            alt.binding_range(min=confs[0], max=confs[-1], step=step, name="ideal: confidence c ")
+            if step is not None and len(confs) > 1
+            else alt.binding_select(options=confs, name="ideal: confidence c ")
+        )
+        controls["confidence"] = alt.param(name="confidence", value=max(confs), bind=conf_bind)
+    order = ("source", "confidence", "noise", "ties", "k")  # the inputs' order under the chart
+    return {key: controls[key] for key in order if key in controls}
 
 
 _SUBTITLE = "solid: Eq. 1 at the chosen K; dashed: the large-K limit; red: the noise level the paper names"
@@ -114,12 +172,30 @@ def explorer_chart(
         The noise levels of every curve, evenly spaced from 0.
     names : mapping, optional
         Source code (``ideal``, ``network``, ``knn``) -> its label in the drop-down.
+    title : str
+        The chart's title.
+
+    Returns
+    -------
+    altair.LayerChart
+        The chart; :func:`html` puts it on a page.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A frame that is not a non-empty DataFrame with its columns (:data:`GRID_COLUMNS`,
+        :data:`LIMIT_COLUMNS`, :data:`THRESHOLD_COLUMNS`), an unknown source, or ``gammas`` not evenly
+        spaced from 0.
     """
+    _check_frame("grid", grid, GRID_COLUMNS)
+    _check_frame("limit", limit, LIMIT_COLUMNS)
+    _check_frame("thresholds", thresholds, THRESHOLD_COLUMNS)
     gammas = np.asarray(gammas, dtype=float)
     step = _even_step(gammas)
     if step is None or gammas[0] != 0.0:
         raise ValueError(f"gammas must be evenly spaced from 0, got {gammas.tolist()[:5]}...")
     controls = _controls(grid, names or {})
+    pick = _PICK_SOURCE if "confidence" in controls else "datum.s == clean"
     x = alt.X("gamma:Q", title=_GAMMA, scale=alt.Scale(domain=[0, 1]))
     y = alt.Y("accuracy:Q", title="expected accuracy (Eq. 1)", scale=alt.Scale(domain=[0, 1]))
     unpack = {"gamma": f"(datum.i - 1) * {step!r}", "accuracy": f"datum.a / {SCALE}"}
@@ -129,14 +205,14 @@ def explorer_chart(
         return chart.transform_window(i="row_number()").transform_calculate(**unpack)
 
     curves = explorer_records(grid, gammas)
-    curve = points(curves, f"{_PICK_SOURCE} && datum.n == noise && datum.t == ties && datum.k == K")
+    curve = points(curves, f"{pick} && datum.n == noise && datum.t == ties && datum.k == K")
     line = curve.mark_line(point=alt.OverlayMarkDef(size=18), color="#1f77b4").encode(
         x, y, tooltip=[alt.Tooltip("gamma:Q", title="γ", format=".3f"),
                        alt.Tooltip("accuracy:Q", title="accuracy", format=".3f"),
                        alt.Tooltip("k:Q", title="K")]
     )  # fmt: skip
     lim = explorer_records(limit.assign(ties="strict", K=0), gammas)
-    large = points(lim, f"{_PICK_SOURCE} && datum.n == noise").mark_line(
+    large = points(lim, f"{pick} && datum.n == noise").mark_line(
         color="#7f7f7f", strokeDash=[5, 4]
     ).encode(x, y, tooltip=[alt.Tooltip("gamma:Q", title="γ", format=".3f"),
                             alt.Tooltip("accuracy:Q", title="large-K limit", format=".3f")])  # fmt: skip
@@ -153,148 +229,21 @@ def explorer_chart(
 
 
 # ----------------------------------------------------------------------------------------------------
-# Figs. 3 and 4
-
-
-def _tidy(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows)
-    return frame.astype({"gamma": float, "accuracy": float})
-
-
-def fig3_frame(panels: Mapping[str, tuple], ks: Sequence[int]) -> pd.DataFrame:
-    """Fig. 3's panels (as :func:`knnoise.plots.knn_vs_analytic` takes them) as one tidy frame.
-
-    Columns: ``panel``, ``kind`` (analytic or measured), ``curve``, ``K``, ``gamma``, ``accuracy``,
-    ``sd`` (0 for analytic curves).
-    """
-    rows = []
-    for panel, (gammas, curves, (mean, sd)) in panels.items():
-        for name, table in curves.items():
-            for j, k in enumerate(ks):
-                rows += [{"panel": panel, "kind": "analytic", "curve": name, "K": int(k), "gamma": g,
-                          "accuracy": table[i, j], "sd": 0.0} for i, g in enumerate(gammas)]  # fmt: skip
-        for j, k in enumerate(ks):
-            rows += [{"panel": panel, "kind": "measured", "curve": "measured K-NN", "K": int(k), "gamma": g,
-                      "accuracy": mean[i, j], "sd": sd[i, j]} for i, g in enumerate(gammas)]  # fmt: skip
-    return _tidy(rows)
-
-
-def _tooltip(*extra: alt.Tooltip) -> list[alt.Tooltip]:
-    return [alt.Tooltip("panel:N", title="noise"), *extra,
-            alt.Tooltip("gamma:Q", title="γ", format=".3f"), alt.Tooltip("accuracy:Q", format=".3f"),
-            alt.Tooltip("sd:Q", title="sd", format=".3f")]  # fmt: skip
-
-
-def fig3_chart(panels: Mapping[str, tuple], ks: Sequence[int], *, title: str = "") -> alt.FacetChart:
-    """Fig. 3 with hover values; click a K in the legend to show only its series (shift-click: several)."""
-    frame = fig3_frame(panels, ks)
-    pick = alt.selection_point(name="fig3_k", fields=["K"], bind="legend")
-    colour = alt.Color("K:O", scale=alt.Scale(scheme="viridis"), title="K")
-    shown = alt.condition(pick, alt.value(1.0), alt.value(0.08))
-    x = alt.X("gamma:Q", title=_GAMMA_SHORT, scale=alt.Scale(domain=[0, 1]))
-    y = alt.Y("accuracy:Q", title="accuracy", scale=alt.Scale(domain=[0, 1]))
-    base = alt.Chart().encode(x, y, colour, opacity=shown)
-    analytic = (
-        base.transform_filter("datum.kind == 'analytic'")
-        .mark_line()
-        .encode(
-            strokeDash=alt.StrokeDash("curve:N", title="curve"),
-            tooltip=_tooltip(alt.Tooltip("curve:N"), "K:O"),
-        )
-    )
-    measured = base.transform_filter("datum.kind == 'measured'")
-    dots = measured.mark_point(filled=True, size=45).encode(tooltip=_tooltip(alt.Tooltip("curve:N"), "K:O"))
-    bars = (
-        measured.mark_rule()
-        .encode(y="low:Q", y2="high:Q")
-        .transform_calculate(low="datum.accuracy - datum.sd", high="datum.accuracy + datum.sd")
-    )
-    layers = alt.layer(analytic, bars, dots, data=frame).add_params(pick)
-    layers = layers.properties(width=WIDTH // 2 - 20, height=HEIGHT - 40)
-    column = alt.Column("panel:N", title=None, sort=list(panels))
-    return layers.facet(column=column).properties(title=title).configure_legend(**_LEGEND)
-
-
-def fig4_frame(panels: Mapping[str, Mapping[str, Any]], ks: Sequence[int]) -> pd.DataFrame:
-    """Fig. 4's panels (as :func:`knnoise.plots.dnn_vs_analytic` takes them) as one tidy frame.
-
-    Columns: ``panel``, ``kind`` (analytic, fitted, prediction, measured, paper scale), ``series``,
-    ``gamma``, ``accuracy``, ``sd``.
-    """
-    rows: list[dict[str, Any]] = []
-
-    def add(panel: str, kind: str, series: str, gammas, acc, sd=None) -> None:
-        sd = np.zeros(len(gammas)) if sd is None else np.nan_to_num(np.asarray(sd, dtype=float))
-        rows.extend({"panel": panel, "kind": kind, "series": series, "gamma": g, "accuracy": a, "sd": s}
-                    for g, a, s in zip(gammas, acc, sd, strict=True))  # fmt: skip
-
-    for panel, entry in panels.items():
-        if "curves" in entry:
-            for j, k in enumerate(ks):
-                add(panel, "analytic", f"K = {k}", entry["gammas"], entry["curves"][:, j])
-            add(panel, "fitted", "effective K (fitted)", entry["gammas"], entry["fitted"])
-        else:  # locally concentrated noise: the paper's prediction 1 - gamma
-            grid = np.linspace(0.0, 1.0, 21)
-            add(panel, "prediction", "1 − γ (the paper)", grid, 1.0 - grid)
-        gammas, acc, sd = (np.asarray(v, dtype=float) for v in entry["measured"])
-        add(panel, "measured", "networks (this run)", gammas, acc, sd)
-        for label, g, a, s in entry.get("others", []):
-            add(panel, "paper scale", f"paper scale: {label}", np.asarray(g), np.asarray(a), np.asarray(s))
-    return _tidy(rows)
-
-
-def fig4_chart(
-    panels: Mapping[str, Mapping[str, Any]], ks: Sequence[int], *, title: str = ""
-) -> alt.FacetChart:
-    """Fig. 4 with hover values; click a series in the legend to show only it (shift-click: several)."""
-    frame = fig4_frame(panels, ks)
-    order = list(dict.fromkeys(frame.series))
-    pick = alt.selection_point(name="fig4_series", fields=["series"], bind="legend")
-    colour = alt.Color(
-        "series:N", sort=order, title="series", scale=alt.Scale(domain=order, range=_fig4_colours(order))
-    )
-    shown = alt.condition(pick, alt.value(1.0), alt.value(0.08))
-    x = alt.X("gamma:Q", title=_GAMMA_SHORT, scale=alt.Scale(domain=[0, 1]))
-    y = alt.Y("accuracy:Q", title="clean test accuracy", scale=alt.Scale(domain=[0, 1]))
-    base = alt.Chart().encode(x, y, colour, opacity=shown)
-    tip = _tooltip(alt.Tooltip("series:N"))
-    lines = base.transform_filter("datum.kind != 'measured' && datum.kind != 'paper scale'")
-    lines = lines.mark_line().encode(tooltip=tip)
-    points = base.transform_filter("datum.kind == 'measured' || datum.kind == 'paper scale'")
-    dots = points.mark_point(filled=True, size=55).encode(tooltip=tip)
-    bars = (
-        points.mark_rule()
-        .encode(y="low:Q", y2="high:Q")
-        .transform_calculate(low="datum.accuracy - datum.sd", high="datum.accuracy + datum.sd")
-    )
-    layers = alt.layer(lines, bars, dots, data=frame).add_params(pick)
-    layers = layers.properties(width=WIDTH // 2 - 20, height=HEIGHT - 80)
-    facet = alt.Facet("panel:N", title=None, sort=list(panels))
-    return layers.facet(facet=facet, columns=2).properties(title=title).configure_legend(**_LEGEND)
-
-
-def _fig4_colours(series: Sequence[str]) -> list[str]:
-    """The static figure's colours: K from viridis, the fitted K red, the networks black."""
-    from matplotlib import colormaps
-    from matplotlib.colors import to_hex
-
-    fixed = {
-        "effective K (fitted)": "#d62728",
-        "networks (this run)": "#000000",
-        "1 − γ (the paper)": "#7f7f7f",
-    }
-    n_k = sum(s.startswith("K = ") for s in series)
-    viridis = iter(to_hex(colormaps["viridis"](x)) for x in np.linspace(0.0, 0.85, max(n_k, 1)))
-    others = iter(["#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"] * 4)
-    return [fixed.get(s) or next(viridis if s.startswith("K = ") else others) for s in series]
-
-
-# ----------------------------------------------------------------------------------------------------
 # On the page
 
 
 def spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
-    """The chart's Vega-Lite specification, data inline (a plain dict, JSON-ready)."""
+    """The chart's Vega-Lite specification, data inline.
+
+    Parameters
+    ----------
+    chart : altair chart
+
+    Returns
+    -------
+    dict
+        The specification as a plain, JSON-ready dict (``chart.to_dict()``).
+    """
     return chart.to_dict()
 
 
@@ -309,13 +258,30 @@ _SCRIPT = (
 )
 
 
-def html(chart: alt.TopLevelMixin, name: str):
+def html(chart: alt.TopLevelMixin, name: str) -> IPython.display.HTML:
     """The chart as an HTML output: a ``<div>`` and a script that renders it with ``vegaEmbed``.
 
     ``vegaEmbed`` comes from the book's own ``_static/`` (added to every page showing such a ``<div>``);
-    where it is missing (a live notebook), the ``<div>`` says so. The embed result is kept in
-    ``window.knnoiseCharts[name]`` (its ``view`` holds the data, for the browser test). ``name``: a
-    page-unique id (letters, digits, ``-``, ``_``).
+    where it is missing (a live notebook), the ``<div>`` says so.
+
+    Parameters
+    ----------
+    chart : altair chart
+        The chart, its data inline (:func:`spec`).
+    name : str
+        A page-unique id (a letter, then letters, digits, ``-``, ``_``): the ``<div>`` is
+        ``knnoise-chart-<name>`` and the embed result is kept in ``window.knnoiseCharts[name]`` (its
+        ``view`` holds the data, for the browser test).
+
+    Returns
+    -------
+    IPython.display.HTML
+        The ``<div>`` and its script, for the cell's output.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not such an id.
     """
     from IPython.display import HTML
 

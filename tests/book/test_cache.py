@@ -38,7 +38,9 @@ def test_a_rerun_with_nothing_changed_executes_nothing_and_restores_notebooks_an
         assert [c.get("outputs") for c in restored.cells] == [c.get("outputs") for c in nb.cells]
         assert [c.source for c in restored.cells] == [c.source for c in nb.cells]
         run = nb.metadata.pop("knnoise_run")  # how it ran (knnoise.book.runs): kept, marked restored
-        assert restored.metadata.pop("knnoise_run") == {**run, "status": "restored"}
+        got = restored.metadata.pop("knnoise_run")
+        assert got.pop("restored_at") >= run["finished"] and got.pop("restored_commit") == "unknown"
+        assert got == {**run, "status": "restored"}
         assert restored.metadata == nb.metadata
     alpha = nbformat.read(executed / "alpha.ipynb", as_version=4)
     assert "image/png" in {m for c in alpha.cells for o in c.get("outputs", []) for m in o.get("data", {})}
@@ -147,3 +149,23 @@ def test_a_damaged_cache_entry_is_reported_once_dropped_and_re_executed(recordin
     assert len([w for w in record if "damaged" in str(w.message)]) == 1
     assert list(again.executed) == ["beta"]
     assert _run(recording, only=["beta"]).executed == {}
+
+
+def test_a_restore_replaces_the_chapter_s_figure_data_whole(recording: Path) -> None:
+    """The restored run's figures' data, and nothing an earlier run left in book/executed/results/beta/."""
+    source = recording / "notebooks" / "beta.py"
+    source.write_text(
+        source.read_text()
+        + "\nimport matplotlib.pyplot as plt\n\nfrom knnoise.book import glue_figure\n\n"
+        + 'fig, ax = plt.subplots()\nax.plot([0, 1], [total, 0])\nglue_figure("beta_fig", fig)\n'
+    )
+    _run(recording)
+    folder = recording / "book" / "executed" / "results" / "beta"
+    stored = (folder / "beta_fig.csv").read_text()
+    (folder / "beta_fig.csv").write_text("edited\n")
+    (folder / "stray.csv").write_text("from another run\n")
+    again = _run(recording)
+    assert again.cached == ["alpha", "beta"]
+    assert sorted(p.name for p in folder.iterdir()) == ["beta_fig.csv"]
+    assert (folder / "beta_fig.csv").read_text() == stored
+    assert not list((recording / "book" / "executed").glob(".*")), "no partial notebook or data left"

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from knnoise import book
-from knnoise.book import execute, partials, runs
+from knnoise.book import kernel, partials, runs
 
 
 def test_execute_writes_parameters_and_inline_figures(mini: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,7 +82,7 @@ def test_the_kernel_logs_no_tcp_warning(mini: Path, capfd: pytest.CaptureFixture
 def test_kernel_environment_is_restored(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("KNNOISE_RESULTS", raising=False)
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    with execute._kernel_environment(tmp_path):
+    with kernel.kernel_environment(tmp_path):
         assert os.environ["MPLBACKEND"] == "module://matplotlib_inline.backend_inline"
         assert os.environ["KNNOISE_RESULTS"] == str(tmp_path)
         assert os.environ["PYTHONHASHSEED"]
@@ -177,6 +177,16 @@ time.sleep(120)
 """
 
 
+def _as_from_a_terminal() -> None:
+    """In the runner's process before it starts: Ctrl-C (SIGINT) handled as a terminal's shell leaves it.
+
+    A test run started in the background by a non-interactive shell (``make test &``, a CI script) ignores
+    SIGINT, and an ignored signal stays ignored in every process it starts: the runner would then rightly
+    ignore the test's Ctrl-C too (as it does under ``nohup``), and never exit.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_slow_run(mini: Path) -> tuple[subprocess.Popen, list[int]]:
     """A runner executing a notebook that sleeps, once its cell runs; and its kernel's process ids."""
     (mini / "notebooks" / "beta.py").write_text(SLOW)
@@ -188,6 +198,7 @@ def _start_slow_run(mini: Path) -> tuple[subprocess.Popen, list[int]]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # a signal for it alone, as a terminal's Ctrl-C (the kernel has its own)
+        preexec_fn=_as_from_a_terminal,
     )
     deadline = time.monotonic() + 120
     while not (mini / "running").exists():
@@ -237,3 +248,75 @@ def test_the_partial_file_of_a_killed_run_is_removed_by_the_next(mini: Path, cap
     book.run("t", only=["beta"], build=False, root=mini, progress=False)
     assert f"by a run that was killed: {left.name}" in capsys.readouterr().out
     assert not list(executed.glob(partials.PARTIAL_PATTERN)) and (executed / "beta.ipynb").is_file()
+
+
+# ----------------------------------------------------------------------------------------------------
+# The figures' data: published with the notebook, never half
+
+FIGURES = """\
+# %% tags=["parameters"]
+seed = 0  # random seed
+fail = False  # raise on purpose
+
+# %%
+import matplotlib.pyplot as plt
+
+from knnoise.book import glue_figure
+
+fig, ax = plt.subplots(figsize=(2, 2))
+ax.plot([0, 1], [seed, seed + 1])
+glue_figure("during" if fail else "before", fig)
+
+# %%
+if fail:
+    raise RuntimeError("boom")
+"""
+
+
+def _data(root: Path, name: str) -> dict[str, str]:
+    folder = root / "book" / "executed" / "results" / name
+    return {p.name: p.read_text() for p in sorted(folder.iterdir())} if folder.is_dir() else {}
+
+
+def _left_over(root: Path) -> list[str]:
+    """What a run left beside the notebooks besides them: partial notebooks or figure-data folders."""
+    return sorted(p.name for p in (root / "book" / "executed").glob(".*"))
+
+
+def test_a_failed_run_keeps_the_old_notebook_and_the_data_its_links_name(mini: Path) -> None:
+    (mini / "notebooks" / "gamma.py").write_text(FIGURES)
+    out = book.execute_notebook("gamma", {"seed": 1}, root=mini, progress=False)
+    old = _data(mini, "gamma")
+    assert list(old) == ["before.csv"] and "1" in old["before.csv"]
+    notebook = out.read_bytes()
+    with pytest.raises(book.NotebookFailed, match="RuntimeError: boom"):
+        book.execute_notebook("gamma", {"seed": 2, "fail": True}, root=mini, progress=False)
+    assert _data(mini, "gamma") == old, "the failed run's data must not replace (or join) the old run's"
+    assert out.read_bytes() == notebook and _left_over(mini) == []
+    book.execute_notebook("gamma", {"seed": 3}, root=mini, progress=False)
+    new = _data(mini, "gamma")
+    assert list(new) == ["before.csv"] and new != old and _left_over(mini) == []
+
+
+def test_a_run_without_figures_removes_the_old_data(mini: Path) -> None:
+    (mini / "notebooks" / "gamma.py").write_text(FIGURES)
+    book.execute_notebook("gamma", {"seed": 1}, root=mini, progress=False)
+    (mini / "notebooks" / "gamma.py").write_text(
+        FIGURES.replace('glue_figure("during" if fail else "before", fig)', "")
+    )
+    book.execute_notebook("gamma", {"seed": 1}, root=mini, progress=False)
+    assert _data(mini, "gamma") == {} and _left_over(mini) == []
+
+
+def test_the_data_folder_of_a_killed_run_is_removed_with_its_partial_notebook(mini: Path) -> None:
+    executed = mini / "book" / "executed"
+    executed.mkdir(parents=True)
+    live = executed / ".gamma.live.partial.ipynb"  # a run still going has its partial notebook
+    live.write_text("{}")
+    for stem in (".gamma.live.partial", ".gamma.killed.partial"):
+        for suffix in (".data", ".old"):
+            (executed / f"{stem}{suffix}").mkdir()
+            (executed / f"{stem}{suffix}" / "f.csv").write_text("x\n")
+    (mini / "notebooks" / "gamma.py").write_text(FIGURES)
+    book.execute_notebook("gamma", {"seed": 1}, root=mini, progress=False)
+    assert _left_over(mini) == [".gamma.live.partial.data", live.name, ".gamma.live.partial.old"]

@@ -74,3 +74,21 @@ def test_points_matplotlib_does_not_draw_are_left_out() -> None:
     ax.plot([0.0, 1.0], [np.nan, np.nan])  # a whole curve without values (nothing drawn)
     table = figure_data(fig)
     assert table[["x", "y"]].values.tolist() == [[0.0, 1.0], [1.0, 0.5]]
+
+
+def test_levels_across_the_axes_are_in_data_coordinates() -> None:
+    """axhline/axvline draw one coordinate in axes units (0 to 1): the table gives the axes' limits."""
+    fig = Figure()
+    ax = fig.subplots()
+    ax.bar(range(10), np.full(10, 0.1))
+    ax.axhline(0.1, color="k", linestyle="--", label="balanced (1/L)")
+    ax.axvline(4.5, color="r", label="median")
+    ax.set_yscale("log")  # a scale between the data and the axes, mapped back too
+    left, right = ax.get_xlim()
+    bottom, top = ax.get_ylim()
+    table = figure_data(fig)
+    level = table[table.series == "balanced (1/L)"]
+    np.testing.assert_allclose(level[["x", "y"]].to_numpy(float), [[left, 0.1], [right, 0.1]])
+    assert left < 0 and right > 9, "the bars' axis: around 0..9, not the axes' 0..1"
+    median = table[table.series == "median"]
+    np.testing.assert_allclose(median[["x", "y"]].to_numpy(float), [[4.5, bottom], [4.5, top]])

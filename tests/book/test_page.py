@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -172,7 +173,15 @@ def test_glue_figure_writes_what_the_figure_plots(tmp_path: Path, monkeypatch: p
     fig, _ = plt.subplots()
     with pytest.raises(TypeError, match="glue_figure: data must be a pandas DataFrame or None, got dict"):
         glue_figure("bad", fig, data={"gamma": [0.0]})
+    for name in ("../evil", "", "a.b", "sub/fig", ".hidden", None):  # the name is also the file's name
+        with pytest.raises(
+            ValueError, match=rf"glue_figure: name must be letters, .* got {re.escape(repr(name))}"
+        ):
+            glue_figure(name, fig)
+    with pytest.raises(TypeError, match="glue_figure: fig must be a matplotlib Figure, got str"):
+        glue_figure("curves2", "fig")
     assert sorted(p.name for p in written.parent.iterdir()) == ["curves.csv", "own.csv"]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["ch", "curves.csv", "own.csv", "results"]
 
 
 def test_every_glued_figure_offers_its_data() -> None:

@@ -6,10 +6,12 @@ import csv
 import json
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 
 from knnoise import book
@@ -33,6 +35,7 @@ def test_the_runner_writes_how_each_chapter_ran(mini: Path) -> None:
         assert row["device"].startswith("cpu (") and row["commit"] == "unknown"  # not a git checkout
         assert row["numpy"] == metadata.version("numpy") and row["torch"] == metadata.version("torch")
         assert row["knnoise"] == metadata.version("knnoise")
+        assert row["restored (UTC)"] == row["restored at commit"] == "", "executed for this build"
     payload = json.loads((mini / runs.TABLE_JSON).read_text(encoding="utf-8"))
     assert [r["chapter"] for r in payload] == ["alpha", "beta"] and payload[0]["status"] == "executed"
     nb = nbformat.read(mini / "book" / "executed" / "alpha.ipynb", as_version=4)
@@ -46,6 +49,8 @@ def test_a_restored_chapter_keeps_the_numbers_of_its_run_and_others_keep_their_r
     assert result.cached == ["alpha"]
     second = _table(mini)
     assert second[0]["run"] == "restored"
+    assert second[0]["restored (UTC)"] >= first[0]["finished (UTC)"]
+    assert second[0]["restored at commit"] == "unknown", "this build's commit (mini is no git checkout)"
     same = ["wall time (s)", "peak memory (MiB)", "device", "finished (UTC)"]
     assert [second[0][k] for k in same] == [first[0][k] for k in same]
     assert second[1] == first[1], "beta was not run: its row is kept"
@@ -70,6 +75,36 @@ def test_peak_memory_sees_an_allocation(tmp_path: Path) -> None:
         child.kill()
         child.wait()
     assert 300 * 2**20 <= memory.peak_bytes < 1000 * 2**20
+
+
+def test_peak_memory_counts_pages_shared_with_a_forked_worker_once() -> None:
+    """A worker forked by the kernel shares its pages: summed RSS would count 300 MiB twice, PSS once."""
+    code = (
+        "import os, time; b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096]); pid = os.fork()\n"
+        "if pid == 0: time.sleep(30); os._exit(0)\n"
+        "print(1, flush=True); time.sleep(30)"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        memory = runs.PeakMemory(interval=0.05)
+        memory.watch(child.pid)
+        assert child.stdout.readline().strip() == "1"
+        deadline = time.monotonic() + 30
+        while len(psutil.Process(child.pid).children()) != 1:  # the fork is seen by the next sample
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)
+        memory.stop()
+        rss = sum(
+            p.memory_info().rss for p in [psutil.Process(child.pid), *psutil.Process(child.pid).children()]
+        )
+    finally:
+        for process in psutil.Process(child.pid).children():
+            process.kill()
+        child.kill()
+        child.wait()
+    assert rss > 600 * 2**20, "both processes hold the pages"
+    assert 300 * 2**20 <= memory.peak_bytes < 450 * 2**20
 
 
 def test_commit_names_a_dirty_checkout(tmp_path: Path) -> None:

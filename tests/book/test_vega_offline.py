@@ -6,6 +6,9 @@ import importlib.util
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+from sphinx.errors import ExtensionError
+
 from knnoise.plots import interactive
 
 EXT = Path(__file__).resolve().parents[2] / "book" / "_ext" / "vega_offline.py"
@@ -25,6 +28,7 @@ def test_the_bundle_defines_vega_embed_and_is_written_once(tmp_path: Path) -> No
     path = tmp_path / "_static" / ext.SCRIPT
     text = path.read_text(encoding="utf-8")
     assert "window.vegaEmbed=" in text and "window.vegaLite=" in text
+    assert text.startswith("(function(){") and text.rstrip().endswith("})();")  # a classic script
     assert 200_000 < len(text) < 3_000_000  # one file, about 0.9 MB
     before = path.stat().st_mtime_ns
     ext._write_bundle(app)  # unchanged: not rewritten
@@ -41,4 +45,16 @@ def test_the_script_goes_only_to_pages_with_a_chart() -> None:
     ext._add_script(app, "plain", "page.html", {"body": "<p>no chart</p>"}, None)
     assert added == []
     ext._add_script(app, "explorer", "page.html", {"body": chart}, None)
-    assert added == [(ext.SCRIPT, {"type": "module"})]  # its top-level names stay out of the page's
+    assert added == [(ext.SCRIPT, {})]  # a classic script: file:// pages refuse modules
+
+
+def test_the_bundle_is_wrapped_and_a_module_is_refused() -> None:
+    ext = _module()
+    assert ext.wrapped("const _=1;window.x=_;") == "(function(){\nconst _=1;window.x=_;\n})();\n"
+    for module in (
+        'import {a} from "./a.js";\nwindow.a=a;',
+        "const a=1;\nexport {a};",
+        "f(import.meta.url);",
+    ):
+        with pytest.raises(ExtensionError, match="type=module"):
+            ext.wrapped(module)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from knnoise.data import load
-from knnoise.dnn import cached, is_cached, train, train_cached
+from knnoise.dnn import _trainer, is_cached, train, train_cached
 
 
 def test_cache_loads_instead_of_training(digits, fast, uniform_noise, monkeypatch, tmp_path):
@@ -22,7 +22,7 @@ def test_cache_loads_instead_of_training(digits, fast, uniform_noise, monkeypatc
     def no_training(*args, **kw):
         raise AssertionError("retrained instead of loading from the cache")
 
-    monkeypatch.setattr(cached, "_train", no_training)
+    monkeypatch.setattr(_trainer, "_train_group", no_training)
     # device and progress bar are not part of the key, nor is how the thread count was given (None:
     # torch's count, resolved before the key is made); equal labels of another dtype hit
     again = train(digits, labels.astype(np.int32), **{**kwargs, "progress": True}, device="cpu",
@@ -67,9 +67,9 @@ def test_a_damaged_cached_network_is_reported_once_dropped_and_retrained(digits,
     (output,) = tmp_path.rglob("output.pkl")
     output.write_bytes(output.read_bytes()[:1000])  # truncated: an interrupted copy, a full disk
     trained = []
-    real = cached._train
-    monkeypatch.setattr(cached, "_train", lambda *a, **kw: trained.append(1) or real(*a, **kw))
-    message = "damaged cache entry .*_train_for_cache.* it will be recomputed"
+    real = _trainer._train_group
+    monkeypatch.setattr(_trainer, "_train_group", lambda *a, **kw: trained.append(1) or real(*a, **kw))
+    message = "damaged cache entry .*_network.* it will be recomputed"
     with pytest.warns(UserWarning, match=message) as record:
         again = train_cached(digits, digits.y_train, **kwargs)
     assert len([w for w in record if "damaged" in str(w.message)]) == 1

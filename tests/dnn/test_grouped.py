@@ -1,5 +1,5 @@
-"""Tests for knnoise.dnn.grouped (and its helpers _stacked, _group_loop, _group_cache): a group of networks
-trained as one stacked model steps, stops and caches each network as if it had been trained alone."""
+"""Tests for knnoise.dnn.grouped (and the one trainer behind it: _trainer, _stacked, loop, _cache): a group of
+networks trained as one stacked model steps, stops and caches each network as if it had been trained alone."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ import torch
 from torch.nn import functional as F
 
 from knnoise.data import Dataset
-from knnoise.dnn import cached, grouped, is_cached, train, train_cached, train_group
-from knnoise.dnn._group_loop import _losses
-from knnoise.dnn._stacked import _Stack
+from knnoise.dnn import _trainer, grouped, is_cached, train, train_cached, train_group
+from knnoise.dnn._stacked import _param_groups, _Stack
 from knnoise.dnn._tensors import _inputs, _to_nchw_uint8
 from knnoise.dnn.devices import _on_device
+from knnoise.dnn.loop import _losses
 from knnoise.dnn.models import build_model
-from knnoise.dnn.training import _param_groups
 
 SEEDS = [0, 1, 2]
 
@@ -56,7 +55,7 @@ def _group_steps(nets, batches, vectorize, lr=0.01):
 
 def _lone_steps(net, batches, g, lr=0.01):
     net = _on_device(net, torch.device("cpu")).train()
-    opt = torch.optim.Adam(_param_groups(net, 1e-7), lr=lr)
+    opt = torch.optim.Adam(_param_groups(net.named_parameters(), 1e-7), lr=lr)
     for xb, yb in batches:
         loss = F.cross_entropy(net(xb[g].contiguous(memory_format=torch.channels_last)), yb[g])
         opt.zero_grad(set_to_none=True)
@@ -226,13 +225,13 @@ def test_cache_entries_are_shared_with_lone_training(digits, noisy_labels, fast,
     kwargs = {**fast, "epochs": 1, "train_outputs": False, "num_threads": 1}
     first = train_cached(digits, noisy_labels[0], seed=0, **kwargs)  # lone, then a group finds it
     trained = []
-    real = grouped._train_stacked
+    real = _trainer._train_group
 
-    def counting(runs, *args):
+    def counting(dataset, runs, *args):
         trained.append(len(runs))
-        return real(runs, *args)
+        return real(dataset, runs, *args)
 
-    monkeypatch.setattr(grouped, "_train_stacked", counting)
+    monkeypatch.setattr(_trainer, "_train_group", counting)
     runs = train_group(digits, noisy_labels[:2], [0, 1], **kwargs, cache=True)
     assert trained == [1]  # only the missing network was trained
     assert np.array_equal(runs[0].test_softmax, first.test_softmax)
@@ -243,7 +242,7 @@ def test_cache_entries_are_shared_with_lone_training(digits, noisy_labels, fast,
     def no_training(*args, **kw):
         raise AssertionError("retrained instead of loading from the cache")
 
-    monkeypatch.setattr(cached, "_train", no_training)
+    monkeypatch.setattr(_trainer, "_train_group", no_training)
     alone = train_cached(digits, noisy_labels[1], seed=1, **kwargs)
     assert np.array_equal(alone.test_softmax, runs[1].test_softmax)
     assert all(torch.equal(alone.state_dict[k], v) for k, v in runs[1].state_dict.items())

@@ -1,4 +1,5 @@
-"""Tests for knnoise.dnn.loop: early stopping on the clean validation labels, patience, the lr schedule."""
+"""Tests for knnoise.dnn.loop (and TrainOptions.rate): early stopping on the clean validation labels,
+patience, the lr schedule."""
 
 from __future__ import annotations
 
@@ -8,27 +9,25 @@ import numpy as np
 import pytest
 import torch
 
-from knnoise.dnn import loop, train
+from knnoise.dnn import TrainOptions, loop, train
 
 
 def test_learning_rate_is_halved_every_n_epochs():
-    schedule = loop._Schedule(epochs=7, batch_size=2, lr=0.01, lr_halving_every=3, patience=None)
+    schedule = TrainOptions(epochs=7, batch_size=2, lr=0.01, lr_halving_every=3)
     assert [schedule.rate(e) for e in range(1, 8)] == [0.01, 0.01, 0.01, 0.005, 0.005, 0.005, 0.0025]
-    constant = loop._Schedule(epochs=3, batch_size=2, lr=0.01, lr_halving_every=None, patience=None)
+    constant = TrainOptions(epochs=3, batch_size=2, lr=0.01, lr_halving_every=None)
     assert [constant.rate(e) for e in (1, 2, 3)] == [0.01] * 3
 
 
 def test_best_keeps_the_first_of_equal_accuracies_and_counts_patience():
-    net = torch.nn.Linear(2, 2)
     best = loop._Best()
     for epoch, acc in enumerate([0.5, 0.7, 0.7, 0.6], start=1):
-        best.update(acc, epoch, net, has_val=True)
-    assert (best.epoch, best.val_accuracy) == (2, 0.7)
-    assert best.state["weight"].data_ptr() != net.weight.data_ptr()  # a copy, not the live weights
+        best.update(acc, epoch, lambda epoch=epoch: {"epoch": torch.tensor(epoch)}, has_val=True)
+    assert (best.epoch, best.val_accuracy) == (2, 0.7) and int(best.state["epoch"]) == 2
     assert best.patience_spent(4, 2, has_val=True) and not best.patience_spent(3, 2, has_val=True)
     assert not best.patience_spent(10, None, has_val=True)
     assert not best.patience_spent(10, 1, has_val=False)
-    best.update(math.nan, 5, net, has_val=False)  # no validation part: always the latest epoch
+    best.update(math.nan, 5, dict, has_val=False)  # no validation part: always the latest epoch
     assert best.epoch == 5
 
 
@@ -50,7 +49,7 @@ def test_keeps_the_best_clean_validation_checkpoint(digits, uniform_noise):
 def test_best_checkpoint_is_the_weights_of_that_epoch(digits, fast, monkeypatch):
     """Scripted validation accuracies make epoch 2 of 4 the best; its weights equal a 2-epoch run's."""
     scripted = iter([0.5, 0.9, 0.7, 0.8])
-    monkeypatch.setattr(loop, "_accuracy", lambda *a, **k: next(scripted))
+    monkeypatch.setattr(loop, "_validate", lambda *a, **k: [next(scripted)])
     r4 = train(digits, digits.y_train, **{**fast, "epochs": 4}, seed=5)
     assert r4.best_epoch == 2 and r4.best_val_accuracy == 0.9 and len(r4.history["epoch"]) == 4
     scripted = iter([0.1, 0.2])
@@ -62,7 +61,7 @@ def test_best_checkpoint_is_the_weights_of_that_epoch(digits, fast, monkeypatch)
 
 def test_patience_stops_training(digits, fast, monkeypatch):
     scripted = iter([0.5, 0.9, 0.7, 0.8, 0.95])
-    monkeypatch.setattr(loop, "_accuracy", lambda *a, **k: next(scripted))
+    monkeypatch.setattr(loop, "_validate", lambda *a, **k: [next(scripted)])
     r = train(digits, digits.y_train, **{**fast, "epochs": 5}, seed=0, patience=2)
     assert r.history["epoch"] == [1, 2, 3, 4] and r.best_epoch == 2
 

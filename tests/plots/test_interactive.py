@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import re
 
 import numpy as np
@@ -58,7 +57,7 @@ def test_explorer_grid_is_complete_and_finite(built) -> None:
 def test_explorer_controls_are_bound_params(built) -> None:
     _, spec = built
     params = {p["name"]: p for p in spec["params"]}
-    assert set(params) == {"clean", "confidence", "noise", "ties", "K"}
+    assert list(params) == ["clean", "confidence", "noise", "ties", "K"]  # the inputs in this order
     assert params["K"]["bind"] == {"input": "range", "min": 1, "max": 3, "step": 1, "name": "K "}
     assert params["noise"]["bind"]["options"] == ["uniform", "flip", "general"]
     assert params["ties"]["bind"]["options"] == ["strict", "random", "lowest"]
@@ -156,7 +155,53 @@ def test_ideal_source_checks_confidence() -> None:
         explorer.ideal(5, 0.2)
 
 
-def test_thresholds_match_the_paper() -> None:
+def test_thresholds_are_where_the_one_hot_limit_first_drops() -> None:
+    gammas = np.linspace(0.0, 1.0, 2001)  # steps of 5e-4
     marks = explorer.thresholds(10).set_index("noise").gamma
-    assert marks["flip"] == 0.5 and marks["uniform"] == 0.9
-    assert 0.0 < marks["general"] <= 1.0 and not math.isnan(marks["general"])
+    limit = explorer.limit([explorer.ideal(10, 1.0)], gammas).set_index(["noise", "gamma"]).accuracy
+    for noise in ("flip", "general"):
+        below = gammas[limit[noise].to_numpy() < 1.0]
+        assert marks[noise] <= below[0] < marks[noise] + 5e-4  # the first level a true label loses
+        assert limit[noise][gammas[gammas < marks[noise]]].eq(1.0).all()
+    assert limit["uniform"][gammas[gammas < 1.0]].eq(1.0).all()  # uniform: the true label leads to the end,
+    assert marks["uniform"] < 1.0  # so the paper's "drop near 90%" is a finite-K statement, marked below 1
+
+
+def test_explorer_without_an_ideal_source_has_no_confidence_control() -> None:
+    grid, limit, marks = _grid()
+    spec = interactive.spec(
+        interactive.explorer_chart(grid[grid.source == "knn"], limit[limit.source == "knn"], marks, GAMMAS)
+    )
+    assert {p["name"] for p in spec["params"]} == {"clean", "noise", "ties", "K"}
+    assert "confidence" not in json.dumps(spec).replace('"confidence"', "")  # no expression uses it
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "match"),
+    [
+        (lambda g: g.iloc[:0], ValueError, "grid must have at least one row"),
+        (lambda g: g.drop(columns="ties"), ValueError, r"grid must have the columns .* lacks \['ties'\]"),
+        (lambda g: g.to_dict("records"), TypeError, "grid must be a pandas DataFrame"),
+        (lambda g: g.assign(source="mystery"), ValueError, r"grid: source must be one of"),
+    ],
+)
+def test_explorer_chart_rejects_a_bad_grid(change, error, match) -> None:
+    grid, limit, marks = _grid()
+    with pytest.raises(error, match=match):
+        interactive.explorer_chart(change(grid), limit, marks, GAMMAS)
+    with pytest.raises(error, match=match):
+        interactive.explorer_records(change(grid), GAMMAS)
+
+
+def test_explorer_checks_limit_and_thresholds_too() -> None:
+    grid, limit, marks = _grid()
+    with pytest.raises(ValueError, match="limit must have the columns"):
+        interactive.explorer_chart(grid, limit.drop(columns="accuracy"), marks, GAMMAS)
+    with pytest.raises(TypeError, match="thresholds must be a pandas DataFrame"):
+        interactive.explorer_chart(grid, limit, None, GAMMAS)
+
+
+def test_explorer_records_name_nan_accuracies() -> None:
+    grid, _, _ = _grid()
+    with pytest.raises(ValueError, match="has NaN accuracies"):
+        interactive.explorer_records(grid.assign(accuracy=grid.accuracy.where(grid.K != 2)), GAMMAS)

@@ -257,7 +257,9 @@ def test_ctrl_c_in_a_real_run(files):
                "big_labels.npy", "--noise", "uniform", "flip", "--gammas", "0:1:0.01", "--ks", "1:200",
                "--out", "out/c.csv", "--plot", "c.png", "--no-progress"]  # fmt: skip  # minutes of work
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
-    with subprocess.Popen(command, cwd=files, **pipes) as run:
+    # SIGINT handled as from a terminal: a test run in the background (CI) ignores it, and so would its child
+    default_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    with subprocess.Popen(command, cwd=files, preexec_fn=default_sigint, **pipes) as run:
         assert run.stdout.readline().startswith("softmax big.npy: 3000 test examples")  # computing now
         time.sleep(0.5)
         run.send_signal(signal.SIGINT)
