@@ -120,7 +120,7 @@ def setup(notebook: str, namespace: Mapping[str, Any], *, show: bool = True) -> 
     return Params(notebook, {**values, **derive(schema, values)})
 
 
-def glue_figure(name: str, fig: Any, data: Any = None) -> Path | None:
+def glue_figure(name: str, fig: Any, data: Any = None) -> None:
     """Glue a matplotlib figure as ``name`` for a ``{glue:figure}`` directive; it is not shown in place.
 
     The figure is closed, so the inline backend does not display it again at the end of the cell.
@@ -135,10 +135,7 @@ def glue_figure(name: str, fig: Any, data: Any = None) -> Path | None:
         from the figure's own artists (:func:`knnoise.book.figdata.figure_data`). Written atomically to
         ``$KNNOISE_FIGURE_DATA/<name>.csv`` when the runner sets that folder.
 
-    Returns
-    -------
-    Path or None
-        The data file written, if any.
+    Returns nothing, so that a call ending a notebook cell shows nothing in the page.
 
     Raises
     ------
@@ -164,13 +161,12 @@ def glue_figure(name: str, fig: Any, data: Any = None) -> Path | None:
     glue(name, fig, display=False)
     plt.close(fig)
     folder = os.environ.get(FIGURE_DATA_ENV)
-    if not folder:
-        return None
-    from knnoise._io import write_text
-    from knnoise.book.figdata import figure_data
+    if folder:
+        from knnoise._io import write_text
+        from knnoise.book.figdata import figure_data
 
-    table = figure_data(fig) if data is None else data
-    return write_text(Path(folder) / f"{name}.csv", table.to_csv(index=False))
+        table = figure_data(fig) if data is None else data
+        write_text(Path(folder) / f"{name}.csv", table.to_csv(index=False))
 
 
 def glue_values(**values: Any) -> None:
