@@ -1,4 +1,4 @@
-"""What Dask adds to a sweep (knnoise.experiments.engine): the same smoke sweep in this process, on a
+"""What Dask adds to a sweep (knnoise.pipeline.engine): the same smoke sweep in this process, on a
 1-worker and on a 2-worker ``LocalCluster``, in one run.
 
 The cells are cheap and CPU-bound (a fixed numpy sort, about 50 ms), so the per-cell overhead Dask
@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 
-from knnoise.experiments import engine
-from knnoise.experiments.sweep import grid, run_sweep
+from knnoise.pipeline import engine
+from knnoise.pipeline.sweep import grid, run_sweep
 
 CELLS = grid({"uniform": np.linspace(0, 0.9, 10), "flip": np.linspace(0, 0.45, 10)}, repeats=2)  # 40
 SIZE = 4_000_000  # numbers sorted per cell (about 50 ms on this machine)

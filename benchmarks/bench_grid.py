@@ -1,6 +1,6 @@
 """The grid command against the sweep it replaces (issue 19): the same Fig. 4 networks, on this machine.
 
-``knnoise.experiments.grid.run_grid`` (what ``python -m knnoise.book.grid`` runs, without a budget) and the
+``knnoise.pipeline.grid.run_grid`` (what ``python -m knnoise.book.grid`` runs, without a budget) and the
 chapter's sweep ``knnoise.experiments.fig4_dnn.train_networks`` train the same cells with the same cell
 function; the grid adds its ordering, the done-set read from the results tables, the per-network budget
 estimate and one atomic table write per network. Each is timed in a fresh cache (every network trained),
@@ -25,7 +25,9 @@ import pandas as pd
 import torch
 
 from knnoise.book.grid import grid_parameters
-from knnoise.experiments import fig4_dnn, grid
+from knnoise.experiments import fig4_dnn
+from knnoise.pipeline import grid
+from knnoise.pipeline.params import Params
 
 ROUNDS = int(os.environ.get("BENCH_GRID_ROUNDS", "2"))
 OVERRIDES = {
@@ -56,11 +58,11 @@ def _in_fresh_cache(work: Callable[[Path], pd.DataFrame]) -> tuple[float, pd.Dat
                 os.environ["KNNOISE_CACHE"] = old
 
 
-def _sweep(params: dict) -> Callable[[Path], pd.DataFrame]:
+def _sweep(params: Params) -> Callable[[Path], pd.DataFrame]:
     return lambda tmp: fig4_dnn.train_networks(params)
 
 
-def _grid(params: dict) -> Callable[[Path], pd.DataFrame]:
+def _grid(params: Params) -> Callable[[Path], pd.DataFrame]:
     def work(tmp: Path) -> pd.DataFrame:
         report = grid.run_grid(params, folder=tmp / "results", progress=False)
         assert report.missing == 0, report

@@ -51,7 +51,8 @@ scheduler = None  # a Dask scheduler address (the runner's --workers/--scheduler
 # %matplotlib inline
 from knnoise import plots
 from knnoise.book import glue_figure, glue_values, record, setup
-from knnoise.experiments import concentration, engine
+from knnoise.experiments import concentration_knob
+from knnoise.pipeline import engine
 
 p = setup("concentration", globals())
 
@@ -63,7 +64,7 @@ p = setup("concentration", globals())
 # (`local rate, std`: how unevenly the noise falls on the test examples' neighbourhoods):
 
 # %% tags=["hide-input"]
-knn = concentration.knn_sweep(p)
+knn = concentration_knob.knn_sweep(p)
 print(knn.dataset)
 knn.table().round(3)
 
@@ -76,7 +77,7 @@ knn.table().round(3)
 
 # %% tags=["hide-input"]
 with engine.executor(p.scheduler) as executor:  # None: the networks train in this kernel
-    nets = concentration.networks(p, executor=executor)
+    nets = concentration_knob.networks(p, executor=executor)
 nets.round(3)
 
 # %% [markdown]

@@ -38,7 +38,7 @@ data_path = None  # features: the .npz file (required); cifar10: the folder abov
 # %matplotlib inline
 from knnoise import plots
 from knnoise.book import glue_figure, glue_values, setup
-from knnoise.experiments import data
+from knnoise.experiments import dataset_summary
 
 p = setup("data", globals())
 
@@ -48,7 +48,7 @@ p = setup("data", globals())
 # The whole dataset and the part of it the other chapters of this build use:
 
 # %% tags=["hide-input"]
-result = data.run(p)
+result = dataset_summary.run(p)
 ds = result.dataset
 print(ds)
 result.sizes

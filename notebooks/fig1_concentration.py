@@ -52,8 +52,8 @@ scheduler = None  # a Dask scheduler address (the runner's --workers/--scheduler
 # %matplotlib inline
 from knnoise import plots
 from knnoise.book import glue_figure, glue_values, record, setup
-from knnoise.experiments import engine
 from knnoise.experiments import fig1_concentration as fig1
+from knnoise.pipeline import engine
 
 p = setup("fig1_concentration", globals())
 

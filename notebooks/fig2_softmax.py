@@ -47,7 +47,8 @@ scheduler = None  # a Dask scheduler address (the runner's --workers/--scheduler
 # %matplotlib inline
 from knnoise import plots
 from knnoise.book import glue_figure, glue_values, record, setup
-from knnoise.experiments import engine, fig2_softmax
+from knnoise.experiments import fig2_softmax
+from knnoise.pipeline import engine
 
 p = setup("fig2_softmax", globals())
 

@@ -57,8 +57,9 @@ from IPython.display import Markdown
 
 from knnoise import plots
 from knnoise.book import glue_figure, glue_values, record, setup
-from knnoise.experiments import engine, fig4_dnn, paper_results
-from knnoise.experiments.networks import corruption_matrix
+from knnoise.experiments import fig4_dnn
+from knnoise.pipeline import engine, paper_results
+from knnoise.pipeline.networks import corruption_matrix
 from knnoise.plots import interactive
 
 p = setup("fig4_dnn", globals())

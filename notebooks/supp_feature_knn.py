@@ -51,8 +51,8 @@ scheduler = None  # a Dask scheduler address (the runner's --workers/--scheduler
 # %matplotlib inline
 from knnoise import plots
 from knnoise.book import glue_figure, glue_values, record, setup
-from knnoise.experiments import engine
 from knnoise.experiments import supp_feature_knn as supp
+from knnoise.pipeline import engine
 
 p = setup("supp_feature_knn", globals())
 

@@ -40,7 +40,7 @@ seed = 0  # seeds the random q of the checks
 # %matplotlib inline
 from knnoise import plots
 from knnoise.book import glue_figure, glue_values, record, setup
-from knnoise.experiments import theory
+from knnoise.experiments import theorem_checks
 
 p = setup("theory", globals())
 
@@ -115,12 +115,12 @@ p = setup("theory", globals())
 # draws, for each tie rule:
 
 # %% tags=["hide-input"]
-checks = theory.exactness(p)
+checks = theorem_checks.exactness(p)
 glue_values(
     theory_mc_samples=p.mc_samples, theory_brute_max=checks["|solver - brute|"].max(),
     theory_mc_max=checks["|solver - MC| / se"].max(),
 )  # fmt: skip
-theory.styled_checks(checks)
+theorem_checks.styled_checks(checks)
 
 # %% [markdown]
 # Brute force enumerates every count vector and is feasible only for a handful of labels; there the solver
@@ -148,10 +148,10 @@ theory.styled_checks(checks)
 # Per K, the first noise level of {numref}`fig-theory-ideal` at which the accuracy drops below one half:
 
 # %% tags=["hide-input"]
-gammas = theory.noise_axis(p.n_gammas)
-ideal = theory.ideal_curves(p.n_labels, gammas, p.ks)
+gammas = theorem_checks.noise_axis(p.n_gammas)
+ideal = theorem_checks.ideal_curves(p.n_labels, gammas, p.ks)
 glue_figure("theory_ideal", plots.accuracy_curves(gammas, ideal, p.ks))
-crossing = theory.crossings(gammas, ideal, p.ks)
+crossing = theorem_checks.crossings(gammas, ideal, p.ks)
 glue_values(
     theory_n_labels=p.n_labels, theory_k_max=p.ks[-1], theory_uniform_cross=crossing.iloc[-1, 0],
     theory_flip_cross=crossing.iloc[-1, 1],
@@ -183,10 +183,10 @@ crossing
 # ```
 
 # %% tags=["hide-input"]
-ties = theory.tie_curves(p.n_labels, gammas, p.even_ks)
+ties = theorem_checks.tie_curves(p.n_labels, gammas, p.even_ks)
 styles = {"strict": {"linestyle": "-"}, "random": {"linestyle": "--"}, "lowest": {"linestyle": ":"}}
 glue_figure("theory_ties", plots.accuracy_curves(gammas, ties, p.even_ks, styles=styles))
-glue_values(theory_tie_gap=theory.tie_gap(ties))
+glue_values(theory_tie_gap=theorem_checks.tie_gap(ties))
 
 # %% [markdown]
 # For flip noise with even K the strict rule loses every exact split between the true and the flipped
@@ -197,19 +197,19 @@ glue_values(theory_tie_gap=theory.tie_gap(ties))
 #
 # ## Speed against a plain DP of Eq. 4
 #
-# `knnoise.theory.reference.plain_eq4_accuracy` is Eq. 4 as written: for every $t = 1..K$, the nested
+# `knnoise.theorem_checks.reference.plain_eq4_accuracy` is Eq. 4 as written: for every $t = 1..K$, the nested
 # binomial sums over the other labels as a DP, compiled with numba and run in parallel like the solver.
 # Both are timed here on the same {glue:text}`theory_speed_rows` Dirichlet-random $q$ with $L$ =
 # {glue:text}`theory_n_labels` (after compilation; the best of three); `make bench` runs the full
 # benchmark.
 
 # %% tags=["hide-input"]
-timing = theory.speed(p)
+timing = theorem_checks.speed(p)
 glue_values(
     theory_speed_rows=timing.rows, theory_speed_k=timing.k, theory_speed_diff=timing.max_difference,
     theory_speedup_one=timing.speedup_one, theory_speedup_all=timing.speedup_all,
 )  # fmt: skip
-for claim in theory.claims(checks, crossing, timing, p.n_labels, p.ks):
+for claim in theorem_checks.claims(checks, crossing, timing, p.n_labels, p.ks):
     record("theory", *claim)
 timing.styled()
 

@@ -49,7 +49,8 @@ scheduler = None  # a Dask scheduler address (the runner's --workers/--scheduler
 # %% tags=["hide-input"]
 # %matplotlib inline
 from knnoise.book import glue_figure, glue_values, setup
-from knnoise.experiments import engine, your_model
+from knnoise.experiments import your_model
+from knnoise.pipeline import engine
 
 p = setup("your_model", globals())
 

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from knnoise._io import write_text  # noqa: E402
 from knnoise.data import load  # noqa: E402
 from knnoise.dnn import PAPER_SCHEDULES  # noqa: E402
-from knnoise.experiments.paper_results import from_gpu_points, label  # noqa: E402
+from knnoise.pipeline.paper_results import from_gpu_points, label  # noqa: E402
 
 
 def _added_in(path: Path) -> tuple[str, str]:

@@ -27,3 +27,15 @@ def damage() -> Callable[[Path, str], None]:
     """``(path, how)``: truncate (mid-line), empty, delete or overwrite with random bytes the file ``path``
     (``how``: ``"truncated"``, ``"emptied"``, ``"deleted"`` or ``"garbage"``)."""
     return _damage
+
+
+@pytest.fixture(scope="module")
+def module_cache(tmp_path_factory):
+    """A fresh ``$KNNOISE_CACHE`` for one test module (its networks and sweep cells are its own)."""
+    mp = pytest.MonkeyPatch()
+    path = tmp_path_factory.mktemp("cache")
+    mp.setenv("KNNOISE_CACHE", str(path))
+    try:
+        yield path
+    finally:
+        mp.undo()

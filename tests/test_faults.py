@@ -29,9 +29,9 @@ import pytest
 
 from knnoise.data import cifar10, load, mnist
 from knnoise.dnn import train_cached
-from knnoise.experiments import paper_results
-from knnoise.experiments.sweep import grid, run_sweep, sweep_dir
 from knnoise.knn import neighbor_graph
+from knnoise.pipeline import paper_results
+from knnoise.pipeline.sweep import grid, run_sweep, sweep_dir
 
 REPO = Path(__file__).resolve().parents[1]
 DAMAGES = ("truncated", "emptied", "deleted", "garbage")

@@ -11,7 +11,8 @@ parameters; ``glue_figure`` and ``glue_values`` hand figures and numbers to the 
 a row to the intro's claims table.
 
 Modules: :mod:`~knnoise.book.schema` (constraints, the validator), :mod:`~knnoise.book.chapters` (each
-notebook's schema), :mod:`~knnoise.book.page` (``setup``), :mod:`~knnoise.book.claims` (``record``),
+notebook's schema), :mod:`~knnoise.book.page` (``setup``, ``parameters``), :mod:`~knnoise.book.claims`
+(``record``),
 :mod:`~knnoise.book.profiles` (toc, profiles, merging), :mod:`~knnoise.book.execute` (papermill),
 :mod:`~knnoise.book.kernel` (the kernel's environment and manager),
 :mod:`~knnoise.book.partials` (the locked partial notebook of a running execution),
@@ -27,7 +28,7 @@ from knnoise.book.claims import record
 from knnoise.book.cli import RunResult, main, run
 from knnoise.book.errors import BookError, BuildFailed, NotebookFailed, ParameterError
 from knnoise.book.execute import execute_notebook
-from knnoise.book.page import Params, glue_figure, glue_values, setup
+from knnoise.book.page import Params, glue_figure, glue_values, parameters, setup
 from knnoise.book.profiles import (
     Merged,
     Parameter,
@@ -62,6 +63,7 @@ __all__ = [
     "main",
     "merge_parameters",
     "notebook_parameters",
+    "parameters",
     "parse_cli_value",
     "read_source",
     "record",

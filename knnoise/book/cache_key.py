@@ -69,7 +69,7 @@ def without_engine(nb: Any) -> Any:
     """A copy of ``nb`` without the parameters that say where sweeps run (:data:`ENGINE_PARAMETERS`):
     neither in its ``knnoise`` metadata nor in papermill's injected-parameters cell.
 
-    A sweep gives the same numbers in the kernel and on a Dask cluster (tests/experiments/test_engine.py),
+    A sweep gives the same numbers in the kernel and on a Dask cluster (tests/pipeline/test_engine.py),
     so a run with ``--workers 2`` (whose scheduler address is new every time) is restored by any later
     run, with or without an engine, and the other way round.
     """

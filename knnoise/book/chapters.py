@@ -4,7 +4,7 @@ Every name of a notebook's ``parameters`` cell (``notebooks/<name>.py``) has a c
 checks that the two list the same names. Shared groups: :data:`DATA` (dataset, data_path, train_subset,
 test_subset, seed), :data:`SCHEDULE` (model, epochs, lr, lr_halving_every) and :data:`RUN` (device, n_jobs,
 repeats, scheduler). A notebook using a group gets the group's derived entry: ``data`` (the data parameters it
-declares, as one dict) and ``schedule`` (the training schedule, as ``knnoise.experiments.networks`` takes it).
+declares, as one dict) and ``schedule`` (the training schedule, as ``knnoise.pipeline.networks`` takes it).
 
 The choice lists are written out here, so that validating imports neither torch nor the data loaders;
 tests check that they agree with :data:`knnoise.data.DATASETS` and the model registry.
@@ -77,18 +77,25 @@ class Group:
         return Group({n: self.params[n] for n in names}, self.rules, self.derived)
 
 
-def _data(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: values[k] for k in DATA.params if k in values}
+def _data(values: Mapping[str, Any]) -> Any:
+    """``p.data``: the data parameters as a :class:`~knnoise.pipeline.data_spec.DataSpec`."""
+    from knnoise.pipeline.data_spec import DataSpec
+
+    return DataSpec(**{k: values[k] for k in DATA.params if k in values})
 
 
-def _schedule(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The training schedule the DNN chapters train with (model default: mnist)."""
-    return {
-        "model": values.get("model", "mnist"),
-        "epochs": values["epochs"],
-        "lr": float(values["lr"]),
-        "lr_halving_every": values.get("lr_halving_every"),
-    }
+def _schedule(values: Mapping[str, Any]) -> Any:
+    """``p.schedule``: the training schedule the DNN chapters train with, a :class:`knnoise.dnn.TrainOptions`
+    (model default: mnist; the torch thread count resolved here, in the kernel running the setup cell).
+    Imports torch: derived entries are made by the setup cell, never while validating."""
+    from knnoise.dnn.options import TrainOptions
+
+    return TrainOptions(
+        model=values.get("model", "mnist"),
+        epochs=values["epochs"],
+        lr=values["lr"],
+        lr_halving_every=values.get("lr_halving_every"),
+    )
 
 
 DATA = Group(
@@ -115,11 +122,11 @@ SCHEDULE = Group(
 
 @dataclass(frozen=True)
 class Scheduler(Constraint):
-    """Where a sweep's cells run (:func:`knnoise.experiments.engine.parse`): a worker count ``N`` or
+    """Where a sweep's cells run (:func:`knnoise.pipeline.engine.parse`): a worker count ``N`` or
     ``"local:N"`` (a Dask ``LocalCluster``), or a Dask scheduler address ``"tcp://HOST:PORT"``."""
 
     def accepts(self, value: Any) -> bool:
-        from knnoise.experiments.engine import parse  # light: Dask is imported only to connect
+        from knnoise.pipeline.engine import parse  # light: Dask is imported only to connect
 
         try:
             return parse(value) is not None

@@ -9,7 +9,7 @@ run (the others are restored from jupyter-cache, :mod:`knnoise.book.cache`; ``--
 write the claims page and the execution table (:mod:`knnoise.book.runs`) and build
 (:mod:`knnoise.book.build`). A bad value fails in about a second, with ``"<notebook>: <name> must be
 <allowed>, got <value>"``. ``--workers N`` starts a Dask ``LocalCluster`` for
-the run and ``--scheduler ADDRESS`` checks an existing one (:func:`knnoise.experiments.engine.serve`),
+the run and ``--scheduler ADDRESS`` checks an existing one (:func:`knnoise.pipeline.engine.serve`),
 before any kernel starts; the address goes to every notebook that declares a ``scheduler`` parameter.
 Before any of that, the cache root (``$KNNOISE_CACHE``) and ``book/executed`` are proved writable, and
 partial notebooks left by a killed run are removed. The checks before any kernel starts are in
@@ -51,7 +51,7 @@ from knnoise.book.profiles import (
     toc_notebooks,
 )
 from knnoise.book.schema import Schema
-from knnoise.experiments import engine as _engine
+from knnoise.pipeline import engine as _engine
 
 __all__ = ["RunResult", "main", "run"]
 
@@ -105,7 +105,7 @@ def run(
         Execute every notebook to run, even those whose last run the execution cache holds.
     scheduler : int or str, optional
         A worker count (a Dask ``LocalCluster`` for this run) or a Dask scheduler's address, handed to the
-        notebooks' ``scheduler`` parameter (:func:`knnoise.experiments.engine.serve`). None: as declared.
+        notebooks' ``scheduler`` parameter (:func:`knnoise.pipeline.engine.serve`). None: as declared.
 
     Returns
     -------

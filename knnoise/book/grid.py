@@ -6,7 +6,7 @@
 
 The chapter's parameters come from the profile exactly as the runner merges and validates them (defaults <
 globals < the profile's notebook overrides < ``-p``), so the grid trains the very networks (the same cache
-entries) the chapter's sweep would; :func:`knnoise.experiments.grid.run_grid` trains those that no table in
+entries) the chapter's sweep would; :func:`knnoise.pipeline.grid.run_grid` trains those that no table in
 ``--out`` (default: the profile's ``save_results`` for the chapter) holds yet, breadth first, and
 appends a row per finished network to a new table there. Rerun it, here or on another machine, until it
 reports nothing missing; then ``python -m knnoise.book --only fig4_dnn`` draws the tables. Errors print one
@@ -28,6 +28,7 @@ from knnoise.book.errors import BookError
 from knnoise.book.preflight import merge_all, validate_all
 from knnoise.book.profiles import find_root, load_profile, parse_cli_value
 from knnoise.book.schema import derive, validate
+from knnoise.pipeline.params import Params
 
 __all__ = ["GRID_NOTEBOOKS", "main", "parse_budget", "grid_parameters"]
 
@@ -54,16 +55,16 @@ def parse_budget(text: str) -> float:
 
 def grid_parameters(
     profile: str, notebook: str = "fig4_dnn", overrides: dict | None = None, root=None
-) -> dict:
-    """The chapter's validated parameters under ``profile`` and ``-p`` ``overrides`` (with the derived
-    ``schedule`` and ``data``), as its setup cell would see them; merged and checked by the runner's own
-    steps (:mod:`knnoise.book.preflight`), so a bad value gets the runner's message."""
+) -> Params:
+    """The chapter's parameters under ``profile`` and ``-p`` ``overrides`` (with the derived ``schedule``
+    and ``data``), as its setup cell would make them; merged and checked by the runner's own steps
+    (:mod:`knnoise.book.preflight`), so a bad value gets the runner's message."""
     root = find_root(root)
     merged = merge_all(root, load_profile(profile, root), [notebook], [notebook], dict(overrides or {}))
     validate_all(merged, SCHEMAS)
     schema = SCHEMAS[notebook]
     values = validate(schema, {name: merged[notebook].values[name] for name in schema.params})
-    return {**values, **derive(schema, values)}
+    return Params(notebook, {**values, **derive(schema, values)})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,18 +94,18 @@ def _budget_arg(text: str) -> float:
         raise argparse.ArgumentTypeError(str(err).removeprefix("--budget ")) from None
 
 
-def _prepare(args: argparse.Namespace) -> tuple[dict[str, Any], Path, int | str | None]:
+def _prepare(args: argparse.Namespace) -> tuple[Params, Path, int | str | None]:
     """The chapter's parameters, the tables' folder and the engine, all checked before anything is
     trained (a bad value, an unwritable folder or cache root, a damaged committed table)."""
     from knnoise._outputs import check_writable_folder, ensure_cache_root
-    from knnoise.experiments import engine, paper_results
+    from knnoise.pipeline import engine, paper_results
 
     root = find_root(args.root)
     overrides = {key: parse_cli_value(value) for key, value in args.parameter}
     params = grid_parameters(args.profile, args.only, overrides, root)
-    if not (args.out or params.get("save_results")):
+    if not (args.out or params.save_results):
         raise BookError(f"profile {args.profile!r} sets no save_results for {args.only}: pass --out FOLDER")
-    folder = root / (args.out or params["save_results"])
+    folder = root / (args.out or params.save_results)
     check_writable_folder(folder, "--out")
     paper_results.load_tables(folder)
     ensure_cache_root()
@@ -113,7 +114,7 @@ def _prepare(args: argparse.Namespace) -> tuple[dict[str, Any], Path, int | str 
 
 def _run(args: argparse.Namespace) -> int:
     from knnoise._outputs import FolderNotWritable
-    from knnoise.experiments import engine, grid
+    from knnoise.pipeline import engine, grid
 
     try:
         params, folder, target = _prepare(args)

@@ -1,21 +1,23 @@
 """What a chapter page calls: ``p = setup("fig3_knn", globals())``, then ``glue_figure``/``glue_values``.
 
 :func:`setup` (the hidden setup cell) validates the notebook's parameters against its schema
-(:mod:`knnoise.book.chapters`), fills the derived defaults, prints the parameter table and returns the
-values as a read-only :class:`Params`. The runner checks the same schema before starting a kernel; this
-cell gives the same checks (and messages) to those who run a notebook with papermill directly, whose ``-p``
-values arrive as strings (read as YAML). :func:`glue_figure` and :func:`glue_values` hand figures and
-numbers to the prose (myst-nb glue), so that no number in the text is typed in; ``glue_figure`` also
-writes the tidy table the figure plots (read from the figure, or ``data=frame``), offered beside it
-(``{download}`Data (CSV) <results/<chapter>/<name>.csv>```): the runner points ``$KNNOISE_FIGURE_DATA``
-at ``book/executed/results/<chapter>``. Outside the runner (the variable unset) no file is written.
+(:mod:`knnoise.book.chapters`), fills the derived defaults, prints the parameter table and returns the values
+as a read-only :class:`~knnoise.pipeline.params.Params` (``p.ks``; ``p.data`` and ``p.schedule`` typed, built
+once); :func:`parameters` makes the same object outside a notebook, from its defaults. The runner checks the
+same schema before starting a kernel; this cell gives the same checks (and messages) to those who run a
+notebook with papermill directly, whose ``-p`` values arrive as strings (read as YAML). :func:`glue_figure`
+and :func:`glue_values` hand figures and numbers to the prose (myst-nb glue), so that no number in the text is
+typed in; ``glue_figure`` also writes the tidy table the figure plots (read from the figure, or
+``data=frame``), offered beside it (``{download}`Data (CSV) <results/<chapter>/<name>.csv>```): the runner
+points ``$KNNOISE_FIGURE_DATA`` at ``book/executed/results/<chapter>``. Outside the runner (the variable
+unset) no file is written.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,50 +25,12 @@ import numpy as np
 
 from knnoise.book.chapters import schema as _schema
 from knnoise.book.schema import ParameterError, derive, validate
+from knnoise.pipeline.params import Params
 
-__all__ = ["FIGURE_DATA_ENV", "Params", "glue_figure", "glue_values", "setup"]
+__all__ = ["FIGURE_DATA_ENV", "Params", "glue_figure", "glue_values", "parameters", "setup"]
 
 FIGURE_DATA_ENV = "KNNOISE_FIGURE_DATA"
 _GLUE_NAME = re.compile(r"[A-Za-z0-9_-]+")  # also a file name: no folder, no dot
-
-
-class Params(Mapping[str, Any]):
-    """A notebook's validated parameters: a read-only mapping, also by attribute (``p.ks``, ``p["ks"]``)."""
-
-    __slots__ = ("_notebook", "_values")
-
-    def __init__(self, notebook: str, values: Mapping[str, Any]) -> None:
-        object.__setattr__(self, "_notebook", notebook)
-        object.__setattr__(self, "_values", dict(values))
-
-    def __getitem__(self, name: str) -> Any:
-        return self._values[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(
-                f"{self._notebook} has no parameter {name!r}; it has {', '.join(self._values)}"
-            ) from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"{self._notebook}'s parameters are read-only: set them in its parameters cell")
-
-    def __delattr__(self, name: str) -> None:
-        self.__setattr__(name, None)
-
-    def __dir__(self) -> list[str]:
-        return [*super().__dir__(), *self._values]
-
-    def __repr__(self) -> str:
-        return f"Params({self._notebook!r}, {self._values!r})"
 
 
 def _shown(value: Any) -> str:
@@ -97,7 +61,9 @@ def setup(notebook: str, namespace: Mapping[str, Any], *, show: bool = True) -> 
     -------
     Params
         Every parameter, converted (``ks`` a sorted list of int, noise levels float arrays, None replaced
-        by its derived default), plus the schema's derived entries (``schedule``, ``data``).
+        by its derived default), plus the schema's derived entries: ``data``
+        (:class:`~knnoise.pipeline.data_spec.DataSpec`) and ``schedule`` (:class:`knnoise.dnn.TrainOptions`)
+        where the chapter declares those groups.
 
     Raises
     ------
@@ -118,6 +84,29 @@ def setup(notebook: str, namespace: Mapping[str, Any], *, show: bool = True) -> 
     if show:
         _print_table(values, names)
     return Params(notebook, {**values, **derive(schema, values)})
+
+
+def parameters(notebook: str, *, root: str | os.PathLike[str] | None = None, **values: Any) -> Params:
+    """A chapter's parameters as its setup cell makes them, outside a notebook: the defaults of its
+    parameters cell (``notebooks/<notebook>.py`` under the book's ``root``) with ``values`` over them.
+
+    For calling a chapter's functions from Python, and for tests:
+    ``fig4_dnn.run(parameters("fig4_dnn", dataset="digits", epochs=1))``. Raises :class:`ParameterError`
+    as :func:`setup` does.
+    """
+    from knnoise.book.profiles import find_root, notebook_parameters
+
+    declared = _schema(notebook).params
+    unknown = [name for name in values if name not in declared]
+    if unknown:
+        raise ParameterError(
+            f"{notebook}: unknown parameter {unknown[0]!r}; the schema declares {', '.join(declared)}"
+        )
+    source = find_root(root) / "notebooks" / f"{notebook}.py"
+    if not source.is_file():
+        raise ParameterError(f"{notebook}: no notebook {source}")
+    defaults = {name: parameter.default for name, parameter in notebook_parameters(source).items()}
+    return setup(notebook, {**defaults, **values}, show=False)
 
 
 def glue_figure(name: str, fig: Any, data: Any = None) -> None:

@@ -37,7 +37,7 @@ from knnoise.dnn.devices import pick_device
 from knnoise.dnn.options import TrainOptions
 from knnoise.dnn.result import TrainResult
 
-__all__ = ["GROUP_MODELS", "group_size", "train_group"]
+__all__ = ["GROUP_MODELS", "group_size", "train_group", "train_group_with"]
 
 GROUP_MODELS = ("mnist", "allcnnc")
 """The models :func:`train_group` stacks (DenseNet-121 is trained one at a time)."""
@@ -135,7 +135,29 @@ train_outputs, progress, num_threads
         val_fraction=val_fraction, width=width, weight_decay=weight_decay, patience=patience,
         normalization=normalization, train_outputs=train_outputs, num_threads=num_threads,
     )  # fmt: skip
-    _check_group_model(model)
+    return train_group_with(
+        dataset, labels_list, seeds, options, device=device, progress=progress, cache=cache,
+        max_group=max_group, vectorize=vectorize,
+    )  # fmt: skip
+
+
+def train_group_with(
+    dataset: Dataset,
+    labels_list: Sequence[np.ndarray],
+    seeds: Sequence[int],
+    options: TrainOptions,
+    *,
+    device: str | torch.device = "auto",
+    progress: bool = True,
+    cache: bool = False,
+    max_group: int | None = None,
+    vectorize: bool | None = None,
+) -> list[TrainResult]:
+    """:func:`train_group` with its shared options as one :class:`~knnoise.dnn.TrainOptions`, made (and
+    checked) by the caller. The other arguments as in :func:`train_group`."""
+    if not isinstance(options, TrainOptions):
+        raise TypeError(f"options must be a knnoise.dnn.TrainOptions, got {type(options).__name__}")
+    _check_group_model(options.model)
     runs = _check_runs(dataset, labels_list, seeds)
     size = check_int("max_group", max_group, allow_none=True)
     if vectorize is not None and not isinstance(vectorize, bool):

@@ -106,6 +106,10 @@ class TrainOptions:
         norm = "per_pixel" if len(dataset.x_train.shape) == 4 else "unit"
         return dataclasses.replace(self, normalization=norm)
 
+    def replace(self, **changes: Any) -> TrainOptions:
+        """These options with ``changes`` (field=value), checked as when made."""
+        return dataclasses.replace(self, **changes)
+
     def rate(self, epoch: int) -> float:
         """The learning rate of the 1-based ``epoch``: ``lr`` halved every ``lr_halving_every`` epochs."""
         halving = self.lr_halving_every

@@ -38,7 +38,7 @@ from knnoise.dnn.devices import pick_device
 from knnoise.dnn.options import TrainOptions
 from knnoise.dnn.result import TrainResult
 
-__all__ = ["PAPER_SCHEDULES", "TrainResult", "pick_device", "train"]
+__all__ = ["PAPER_SCHEDULES", "TrainResult", "pick_device", "train", "train_with"]
 
 PAPER_SCHEDULES: Mapping[str, Mapping[str, Any]] = MappingProxyType(
     {
@@ -136,6 +136,24 @@ def train(
         val_fraction=val_fraction, width=width, weight_decay=weight_decay, patience=patience,
         normalization=normalization, train_outputs=train_outputs, num_threads=num_threads,
     )  # fmt: skip
+    run = {"seed": seed, "device": device, "progress": progress, "cache": cache}
+    return train_with(dataset, noisy_train_labels, options, **run)
+
+
+def train_with(
+    dataset: Dataset,
+    noisy_train_labels: np.ndarray,
+    options: TrainOptions,
+    *,
+    seed: int,
+    device: str | torch.device = "auto",
+    progress: bool = True,
+    cache: bool = False,
+) -> TrainResult:
+    """:func:`train` with its options as one :class:`~knnoise.dnn.TrainOptions`, made (and checked) by the
+    caller: what a chapter passes down whole (``p.schedule``). The other arguments as in :func:`train`."""
+    if not isinstance(options, TrainOptions):
+        raise TypeError(f"options must be a knnoise.dnn.TrainOptions, got {type(options).__name__}")
     labels, seed = _check_run(dataset, noisy_train_labels, seed)
     plan = _Plan(pick_device(device), vectorize=False, group_size=lambda: 1, progress=progress, cache=cache)
     return _train_all(dataset, [_Run(labels, seed)], options.for_dataset(dataset), plan)[0]

@@ -11,16 +11,15 @@ in :math:`q`), and :func:`thresholds` the noise levels the paper names. The page
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import clean_network, corruption_matrix
 from knnoise.knn import clean_distribution, neighbor_graph
+from knnoise.pipeline.networks import clean_network, corruption_matrix
+from knnoise.pipeline.params import Params
 from knnoise.theory import expected_accuracy, noisy_label_distribution, plurality_accuracy
 
 __all__ = [
@@ -90,13 +89,13 @@ def check_size(n_sources: int, k_max: int, n_gammas: int) -> int:
     return size
 
 
-def sources(params: Mapping[str, Any], ks: Sequence[int]) -> tuple[list[Source], str]:
+def sources(p: Params, ks: Sequence[int]) -> tuple[list[Source], str]:
     """Every clean distribution of the explorer, and the dataset's name.
 
     Parameters
     ----------
-    params : mapping
-        The chapter's validated parameters: the data and schedule groups, ``device``, ``confidences``,
+    p : Params
+        The chapter's parameters: ``data`` and ``schedule``, ``device``, ``confidences``,
         ``n_examples``, ``knn_train_subset`` and ``n_gammas``.
     ks : sequence of int
         The K of the curves (the K-NN neighbourhoods are taken for each).
@@ -115,21 +114,18 @@ def sources(params: Mapping[str, Any], ks: Sequence[int]) -> tuple[list[Source],
         Before any training: a confidence not above 1/L, ``max(ks)`` above the K-NN training images, or
         a grid over :data:`MAX_VALUES` (:func:`check_size`).
     """
-    seed = params["seed"]
-    check_size(len(params["confidences"]) + 2, max(ks), params["n_gammas"])
-    data = {k: params[k] for k in ("dataset", "data_path", "train_subset", "test_subset")}
-    ds = load_dataset(**data, seed=seed)
-    found = [ideal(ds.n_classes, c) for c in params["confidences"]]  # checks them before training
-    knn_ds = load_dataset(
-        **{**data, "train_subset": params["knn_train_subset"], "test_subset": None}, seed=seed
-    )
+    seed = p.seed
+    check_size(len(p.confidences) + 2, max(ks), p.n_gammas)
+    ds = p.data.load()
+    found = [ideal(ds.n_classes, c) for c in p.confidences]  # checks them before training
+    knn_ds = p.data.with_subsets(train=p.knn_train_subset, test=None).load()
     if max(ks) > knn_ds.n_train:
         raise ValueError(
             f"k_max must not exceed the {knn_ds.n_train} K-NN training images (knn_train_subset = "
-            f"{params['knn_train_subset']}), got {max(ks)}"
+            f"{p.knn_train_subset}), got {max(ks)}"
         )
-    net = clean_network(ds, params["schedule"], seed=seed, device=params["device"])
-    rows = _sample(ds.n_test, params["n_examples"], seed)
+    net = clean_network(ds, p.schedule, seed=seed, device=p.device)
+    rows = _sample(ds.n_test, p.n_examples, seed)
     softmax = np.asarray(net.test_softmax, dtype=np.float64)[rows]
     softmax /= softmax.sum(axis=1, keepdims=True)
     # the network's test examples (ds's test subset), their neighbours among knn_ds's training images

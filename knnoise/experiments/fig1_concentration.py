@@ -11,7 +11,6 @@ true class (what a K-NN vote around it sees).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +20,11 @@ import pandas as pd
 
 from knnoise.data import Dataset
 from knnoise.dnn import TrainResult
-from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import clean_network, noisy_network, send_networks
-from knnoise.experiments.sweep import Cell
 from knnoise.knn import neighbor_graph
 from knnoise.noise import Corruption
+from knnoise.pipeline.networks import clean_network, noisy_network, send_networks
+from knnoise.pipeline.params import Params
+from knnoise.pipeline.sweep import Cell
 
 __all__ = [
     "KINDS",
@@ -109,21 +108,17 @@ class Embedding:
         }  # fmt: skip
 
 
-def _data_options(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: params[key] for key in ("dataset", "data_path", "train_subset", "test_subset")}
-
-
-def networks(params: Mapping[str, Any], *, executor: Executor | None = None) -> Fig1Networks:
+def networks(p: Params, *, executor: Executor | None = None) -> Fig1Networks:
     """The clean network and one network per noise kind at ``gamma`` (repeat 0), cached and shared.
 
-    ``params`` are the chapter's validated parameters (the data options, ``schedule``, ``gamma``,
-    ``seed``, ``device``). ``executor`` (:func:`knnoise.experiments.engine.executor`): train the networks
-    there first (:func:`~knnoise.experiments.networks.send_networks`); None: here.
+    ``p``: the chapter's parameters (the data options, ``schedule``, ``gamma``,
+    ``seed``, ``device``). ``executor`` (:func:`knnoise.pipeline.engine.executor`): train the networks
+    there first (:func:`~knnoise.pipeline.networks.send_networks`); None: here.
     """
-    seed, device, schedule, gamma = params["seed"], params["device"], params["schedule"], params["gamma"]
+    seed, device, schedule, gamma = p.seed, p.device, p.schedule, p.gamma
     if executor is not None:
-        send_networks([Cell(kind, gamma, 0) for kind in KINDS], params, executor)
-    ds = load_dataset(**_data_options(params), seed=seed)
+        send_networks([Cell(kind, gamma, 0) for kind in KINDS], p, executor)
+    ds = p.data.load()
     clean_net = clean_network(ds, schedule, seed=seed, device=device)
     noisy = {kind: noisy_network(ds, kind, gamma, 0, schedule, seed=seed, device=device) for kind in KINDS}
     summary = pd.DataFrame(
@@ -147,16 +142,16 @@ def tsne_rows(labels: np.ndarray, n_points: int | None, seed: int) -> np.ndarray
     return rows
 
 
-def embed(params: Mapping[str, Any], nets: Fig1Networks) -> Embedding:
+def embed(p: Params, nets: Fig1Networks) -> Embedding:
     """t-SNE (PCA initialisation, seeded) of the clean network's features of ``tsne_points`` examples."""
     from sklearn.manifold import TSNE
 
     features = nets.clean_net.train_features
-    rows = tsne_rows(nets.dataset.y_train, params["tsne_points"], params["seed"])
-    perplexity = min(float(params["perplexity"]), (len(rows) - 1) / 3)
+    rows = tsne_rows(nets.dataset.y_train, p.tsne_points, p.seed)
+    perplexity = min(float(p.perplexity), (len(rows) - 1) / 3)
     start = time.perf_counter()
     tsne = TSNE(
-        n_components=2, perplexity=perplexity, init="pca", learning_rate="auto", random_state=params["seed"]
+        n_components=2, perplexity=perplexity, init="pca", learning_rate="auto", random_state=p.seed
     )
     points = tsne.fit_transform(features[rows])
     return Embedding(rows, points, features.shape[1], perplexity, time.perf_counter() - start)
@@ -174,13 +169,13 @@ def other_neighbours(features: np.ndarray, k: int) -> np.ndarray:
     return np.take_along_axis(graph.indices, order, axis=1)[:, :k]
 
 
-def locality(params: Mapping[str, Any], nets: Fig1Networks) -> pd.DataFrame:
+def locality(p: Params, nets: Fig1Networks) -> pd.DataFrame:
     """Per noise kind, over the corrupted training examples: how local the noise is in feature space.
 
     Columns: the mean number of corrupted examples among each one's ``neighbours`` nearest others, the
     fraction whose neighbours' plurality (noisy) label is its true label, and the changed fraction.
     """
-    k = params["neighbours"]
+    k = p.neighbours
     others = other_neighbours(nets.clean_net.train_features, k)
     rows = []
     for kind, (_, corruption) in nets.noisy.items():

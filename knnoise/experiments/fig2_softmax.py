@@ -1,7 +1,7 @@
 """Fig. 2: the softmax of a network trained on noisy labels against the neighbourhood's label distribution.
 
 :func:`run` loads (or trains) the networks of Fig. 4 — the clean one and one per noise model and level,
-repeat 0, the same cached networks when the parameters match (:mod:`knnoise.experiments.networks`) — and
+repeat 0, the same cached networks when the parameters match (:mod:`knnoise.pipeline.networks`) — and
 reorders each test softmax so that the true label comes first (:func:`knnoise.plots.true_label_first`).
 :func:`expected_levels` is the label distribution of a clean neighbourhood after the noise (Eq. 3 with a
 one-hot :math:`C_s`), which the paper's Fig. 2 compares the softmax with.
@@ -9,10 +9,8 @@ one-hot :math:`C_s`), which the paper's Fig. 2 compares the softmax with.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,9 +18,9 @@ from tqdm.auto import tqdm
 
 from knnoise.data import Dataset
 from knnoise.dnn import TrainResult
-from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import clean_network, noisy_network, send_networks
-from knnoise.experiments.sweep import Cell
+from knnoise.pipeline.networks import clean_network, noisy_network, send_networks
+from knnoise.pipeline.params import Params
+from knnoise.pipeline.sweep import Cell
 from knnoise.plots import true_label_first
 
 __all__ = ["KINDS", "Fig2Result", "alternative_offset", "expected_levels", "run", "softmax_row"]
@@ -118,20 +116,17 @@ def softmax_row(kind: str, selected: float, net: TrainResult, ds: Dataset, order
     }
 
 
-def run(params: Mapping[str, Any], *, executor: Executor | None = None) -> Fig2Result:
-    """The clean network and one noisy network (repeat 0) per noise model and level of ``params``.
+def run(p: Params, *, executor: Executor | None = None) -> Fig2Result:
+    """The clean network and one noisy network (repeat 0) per noise model and level of ``p``.
 
-    ``executor`` (:func:`knnoise.experiments.engine.executor`): train the networks there first
-    (:func:`~knnoise.experiments.networks.send_networks`); None: here.
+    ``executor`` (:func:`knnoise.pipeline.engine.executor`): train the networks there first
+    (:func:`~knnoise.pipeline.networks.send_networks`); None: here.
     """
-    seed, device, schedule = params["seed"], params["device"], params["schedule"]
-    jobs = [(kind, g) for kind in KINDS for g in params[f"{kind}_gammas"]]
+    seed, device, schedule = p.seed, p.device, p.schedule
+    jobs = [(kind, g) for kind in KINDS for g in getattr(p, f"{kind}_gammas")]
     if executor is not None:
-        send_networks([Cell(kind, float(g), 0) for kind, g in jobs], params, executor)
-    ds = load_dataset(
-        params["dataset"], data_path=params["data_path"], train_subset=params["train_subset"],
-        test_subset=params["test_subset"], seed=seed,
-    )  # fmt: skip
+        send_networks([Cell(kind, float(g), 0) for kind, g in jobs], p, executor)
+    ds = p.data.load()
     clean_net = clean_network(ds, schedule, seed=seed, device=device)
     panels = {"clean labels": true_label_first(clean_net.test_softmax, ds.y_test)}
     expected, rows = {}, []

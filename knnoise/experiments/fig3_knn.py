@@ -8,18 +8,16 @@ real, votes through the graph, and sets the measured accuracy beside the analyti
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from knnoise.data import Dataset
-from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import clean_network
 from knnoise.knn import NeighborGraph, clean_distribution, knn_accuracy, neighbor_graph
 from knnoise.noise import corrupt, flip, uniform
+from knnoise.pipeline.networks import clean_network
+from knnoise.pipeline.params import Params
 from knnoise.theory import expected_accuracy
 
 __all__ = ["Fig3Result", "Neighbourhoods", "neighbourhoods", "run"]
@@ -75,33 +73,26 @@ class Fig3Result:
         )]  # fmt: skip
 
 
-def neighbourhoods(params: Mapping[str, Any]) -> Neighbourhoods:
+def neighbourhoods(p: Params) -> Neighbourhoods:
     """The dataset, its neighbour graph up to ``max(ks)`` and the clean neighbourhoods :math:`C_s`.
 
-    ``params`` are the chapter's validated parameters (``dataset``, ``data_path``, ``train_subset``,
+    ``p``: the chapter's parameters (``dataset``, ``data_path``, ``train_subset``,
     ``test_subset``, ``seed``, ``ks``, ``ties``, ``embedding`` and, for a network embedding, ``model``,
     ``epochs``, ``lr``).
     """
-    ks, seed = list(params["ks"]), params["seed"]
-    ds = load_dataset(
-        params["dataset"],
-        data_path=params["data_path"],
-        train_subset=params["train_subset"],
-        test_subset=params["test_subset"],
-        seed=seed,
-    )
+    ks, seed = list(p.ks), p.seed
+    ds = p.data.load()
     if max(ks) > ds.n_train:
         raise ValueError(f"ks must not exceed the {ds.n_train} training examples, got {max(ks)}")
-    if params["embedding"] == "network":  # the penultimate features of a network trained on clean labels
-        schedule = {"model": params["model"], "epochs": params["epochs"], "lr": float(params["lr"])}
-        net = clean_network(ds, {**schedule, "lr_halving_every": None}, seed=seed)
+    if p.embedding == "network":  # the penultimate features of a network trained on clean labels
+        net = clean_network(ds, p.schedule, seed=seed)
         x_train, x_test = net.train_features, net.test_features
-        embedding = f"the 256-d features of a clean-trained {params['model']} network"
+        embedding = f"the 256-d features of a clean-trained {p.model} network"
     else:
         x_train, x_test = ds.flat("train"), ds.flat("test")
         embedding = "the pixels"
     graph = neighbor_graph(x_train, x_test, k_max=max(ks))
-    ties = params["ties"]
+    ties = p.ties
     accuracy = knn_accuracy(
         graph, ds.y_train, ds.y_test, ks, n_labels=ds.n_classes, ties=ties, expected=ties == "random"
     )
@@ -179,12 +170,12 @@ def gaps(
     return pd.DataFrame(rows)
 
 
-def run(params: Mapping[str, Any], hood: Neighbourhoods | None = None) -> Fig3Result:
+def run(p: Params, hood: Neighbourhoods | None = None) -> Fig3Result:
     """Fig. 3 for uniform and flip noise: analytic curves, measured accuracy and their gaps."""
-    hood = hood or neighbourhoods(params)
-    ties = params["ties"]
-    gammas = {noise: np.asarray(params[f"{noise}_gammas"], dtype=float) for noise in NOISES}
+    hood = hood or neighbourhoods(p)
+    ties = p.ties
+    gammas = {noise: np.asarray(getattr(p, f"{noise}_gammas"), dtype=float) for noise in NOISES}
     analytic = {noise: analytic_curves(hood, noise, gammas[noise], ties) for noise in NOISES}
-    draws = {"repeats": params["repeats"], "ties": ties, "seed": params["seed"]}
+    draws = {"repeats": p.repeats, "ties": ties, "seed": p.seed}
     measured = pd.concat([measure(hood, n, gammas[n], **draws) for n in NOISES], ignore_index=True)
     return Fig3Result(hood, ties, gammas, analytic, measured, gaps(analytic, measured, gammas, hood.ks))

@@ -2,7 +2,7 @@
 
 :func:`clean_softmax` trains (or loads) the network on clean labels, whose softmax is the :math:`C_s`
 of Eq. 3. :func:`train_networks` runs the sweep: one network per noise model, level and repeat
-(:func:`knnoise.experiments.networks.dnn_cell`), cached cell by cell. :func:`run` adds the analytic curves
+(:func:`knnoise.pipeline.networks.dnn_cell`), cached cell by cell. :func:`run` adds the analytic curves
 (Theorem 1 with Eq. 1-3) for every K up to ``k_fit_max`` and fits each noise model's effective K.
 """
 
@@ -17,16 +17,16 @@ import pandas as pd
 
 from knnoise.data import Dataset
 from knnoise.dnn import TrainResult, pick_device
-from knnoise.experiments import paper_results
-from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import (
+from knnoise.pipeline import paper_results
+from knnoise.pipeline.networks import (
     cell_options,
     clean_network,
     corruption_matrix,
     dnn_cell,
     train_cells_grouped,
 )
-from knnoise.experiments.sweep import grid, run_sweep
+from knnoise.pipeline.params import Params
+from knnoise.pipeline.sweep import grid, run_sweep
 from knnoise.theory import expected_accuracy
 from knnoise.theory.fit import EffectiveK, fit_effective_k
 
@@ -69,10 +69,10 @@ class Fig4Result:
         conc = self.summary.loc["concentrated"]
         return float((conc.accuracy - (1 - conc.achieved_gamma)).abs().max())
 
-    def quoted(self, params: Mapping[str, Any]) -> dict[str, Any]:
+    def quoted(self, p: Params) -> dict[str, Any]:
         """The numbers the chapter's prose quotes: the largest uniform level, the flip levels either side
         of 1/2 (``f_lo`` the largest below it), their accuracies, and the concentrated-noise gap."""
-        uniform, flip = params["uniform_gammas"], params["flip_gammas"]
+        uniform, flip = p.uniform_gammas, p.flip_gammas
         u_hi, f_hi = float(max(uniform)), float(max(flip))
         f_lo = float(max((g for g in flip if g < 0.5), default=min(flip)))
         return {
@@ -83,15 +83,15 @@ class Fig4Result:
         }  # fmt: skip
 
     def claims(
-        self, params: Mapping[str, Any], tables: Mapping[str, pd.DataFrame] | None = None
+        self, p: Params, tables: Mapping[str, pd.DataFrame] | None = None
     ) -> list[tuple[str, str, str]]:
         """The chapter's rows of the intro's claims table: (claim, the paper's evidence, measured).
 
-        ``tables``: paper-scale results tables (:func:`knnoise.experiments.paper_results.load_tables`)
+        ``tables``: paper-scale results tables (:func:`knnoise.pipeline.paper_results.load_tables`)
         of the same dataset, quoted after this run's numbers with their provenance.
         """
-        q = self.quoted(params)
-        epochs, n_train = params["epochs"], self.dataset.n_train
+        q = self.quoted(p)
+        epochs, n_train = p.schedule.epochs, self.dataset.n_train
         fits = "; ".join(
             f"{r['noise']} {r['effective K']} ({r['90% interval']}), rms {r['rms error of the fit']:.3f}"
             for r in self.effective_k().to_dict("records")
@@ -184,43 +184,38 @@ def _mean_sd(level: pd.Series) -> str:
     return f"{level.accuracy:.3f}{spread} (n = {n})"
 
 
-def _data_options(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: params[key] for key in ("dataset", "data_path", "train_subset", "test_subset")}
-
-
-def clean_softmax(params: Mapping[str, Any]) -> tuple[Dataset, TrainResult]:
+def clean_softmax(p: Params) -> tuple[Dataset, TrainResult]:
     """The dataset and the network trained on its clean labels (its test softmax is :math:`C_s`)."""
-    ds = load_dataset(**_data_options(params), seed=params["seed"])
-    net = clean_network(ds, params["schedule"], seed=params["seed"], device=params["device"])
+    ds = p.data.load()
+    net = clean_network(ds, p.schedule, seed=p.seed, device=p.device)
     return ds, net
 
 
 def train_networks(
-    params: Mapping[str, Any], *, executor=None, group: bool = True, ds: Dataset | None = None
+    p: Params, *, executor=None, group: bool = True, ds: Dataset | None = None
 ) -> pd.DataFrame:
     """The sweep: one network per noise model, level and repeat; a tidy row per network.
 
     In this process (no ``executor``, ``n_jobs = 1``), on a GPU and with ``group``, the randomly spread
-    cells' networks are first trained together as stacked groups (:func:`~knnoise.experiments.networks.
+    cells' networks are first trained together as stacked groups (:func:`~knnoise.pipeline.networks.
     train_cells_grouped`: many networks per pass), then every cell loads its network from the cache. On the
     CPU grouping gives the same results, bitwise, at the same speed but holds a group's activations at once
     (a group of 4 took Fig. 4's quick run from 1.35 to 1.95 GB), so there the cells train one at a time.
     ``ds``: the chapter's dataset, when the caller already loaded it (the cells load their own, in whatever
     process runs them).
     """
-    levels = {kind: np.asarray(params[f"{kind}_gammas"], dtype=float).tolist() for kind in KINDS}
-    cells = grid(levels, params["repeats"])
-    if group and executor is None and params["n_jobs"] == 1 and pick_device(params["device"]).type == "cuda":
-        ds = ds or load_dataset(**_data_options(params), seed=params["seed"])
-        train_cells_grouped(ds, cells, params["schedule"], seed=params["seed"], device=params["device"])
-    return run_sweep(
-        dnn_cell,
-        cells,
-        name="fig4_dnn",
-        n_jobs=params["n_jobs"],
-        executor=executor,
-        params=cell_options(params),
-    )
+    levels = {kind: _gammas(p, kind).tolist() for kind in KINDS}
+    cells = grid(levels, p.repeats)
+    if group and executor is None and p.n_jobs == 1 and pick_device(p.device).type == "cuda":
+        ds = ds or p.data.load()
+        train_cells_grouped(ds, cells, p.schedule, seed=p.seed, device=p.device)
+    options = cell_options(p)
+    return run_sweep(dnn_cell, cells, name="fig4_dnn", n_jobs=p.n_jobs, executor=executor, params=options)
+
+
+def _gammas(p: Params, kind: str) -> np.ndarray:
+    """The chapter's noise levels of ``kind`` (``p.<kind>_gammas``)."""
+    return np.asarray(getattr(p, f"{kind}_gammas"), dtype=float)
 
 
 def summarise(measured: pd.DataFrame) -> pd.DataFrame:
@@ -238,18 +233,18 @@ def summarise(measured: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def run(params: Mapping[str, Any], *, executor=None) -> Fig4Result:
+def run(p: Params, *, executor=None) -> Fig4Result:
     """Fig. 4: train the networks, draw the analytic family for K = 1..k_fit_max, fit the effective K."""
-    ds, net = clean_softmax(params)
+    ds, net = clean_softmax(p)
     clean = net.test_softmax  # a float32 softmax: renormalised in float64 by the solver
-    measured = train_networks(params, executor=executor, ds=ds)
-    all_k = np.arange(1, params["k_fit_max"] + 1)
+    measured = train_networks(p, executor=executor, ds=ds)
+    all_k = np.arange(1, p.k_fit_max + 1)
     analytic, fits = {}, {}
     for kind in SPREAD:
-        gammas = np.union1d(FINE, np.asarray(params[f"{kind}_gammas"], dtype=float))
-        P = corruption_matrix(kind, ds.n_classes, seed=params["seed"])
+        gammas = np.union1d(FINE, _gammas(p, kind))
+        P = corruption_matrix(kind, ds.n_classes, seed=p.seed)
         table = expected_accuracy(clean, ds.y_test, gammas, P, all_k, progress=False)
         analytic[kind] = (gammas, table)
         points = measured[measured.noise == kind][["gamma", "accuracy"]]
-        fits[kind] = fit_effective_k(all_k, table, gammas, points, seed=params["seed"])
+        fits[kind] = fit_effective_k(all_k, table, gammas, points, seed=p.seed)
     return Fig4Result(ds, net, measured, summarise(measured), analytic, fits)

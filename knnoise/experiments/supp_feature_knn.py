@@ -10,7 +10,6 @@ distance is a second estimate of the network's effective K (beside the one fitte
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +20,10 @@ from tqdm.auto import tqdm
 
 from knnoise.data import Dataset
 from knnoise.dnn import TrainResult
-from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import clean_network, noisy_network, send_networks
-from knnoise.experiments.sweep import Cell
 from knnoise.knn import clean_distribution, neighbor_graph
+from knnoise.pipeline.networks import clean_network, noisy_network, send_networks
+from knnoise.pipeline.params import Params
+from knnoise.pipeline.sweep import Cell
 
 __all__ = ["CLEAN", "KINDS", "Comparison", "SuppResult", "compare", "run", "settings"]
 
@@ -93,9 +92,9 @@ class SuppResult:
         )]  # fmt: skip
 
 
-def settings(params: Mapping[str, Any]) -> list[tuple[str, float]]:
+def settings(p: Params) -> list[tuple[str, float]]:
     """The networks compared: ``("clean", 0.0)``, then every (kind, gamma) of ``<kind>_gammas``."""
-    levels = [(kind, float(g)) for kind in KINDS for g in params[f"{kind}_gammas"]]
+    levels = [(kind, float(g)) for kind in KINDS for g in getattr(p, f"{kind}_gammas")]
     return [("clean", 0.0), *levels]
 
 
@@ -137,24 +136,23 @@ def _best_k_row(c: Comparison, ks: list[int]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def run(params: Mapping[str, Any], *, executor: Executor | None = None) -> SuppResult:
+def run(p: Params, *, executor: Executor | None = None) -> SuppResult:
     """Every setting's comparison (networks trained or loaded from the cache) and the best-K table.
 
-    ``params`` are the chapter's validated parameters (the data options, ``schedule``, ``<kind>_gammas``,
-    ``ks`` sorted, ``seed``, ``device``). ``executor`` (:func:`knnoise.experiments.engine.executor`): train
-    the networks there first (:func:`~knnoise.experiments.networks.send_networks`); None: here.
+    ``p``: the chapter's parameters (the data options, ``schedule``, ``<kind>_gammas``,
+    ``ks`` sorted, ``seed``, ``device``). ``executor`` (:func:`knnoise.pipeline.engine.executor`): train
+    the networks there first (:func:`~knnoise.pipeline.networks.send_networks`); None: here.
     """
-    seed, device, schedule, ks = params["seed"], params["device"], params["schedule"], list(params["ks"])
+    seed, device, schedule, ks = p.seed, p.device, p.schedule, list(p.ks)
     if executor is not None:
-        noisy = [Cell(kind, float(g), 0) for kind, g in settings(params) if kind != "clean"]
-        send_networks(noisy, params, executor)
-    data = {key: params[key] for key in ("dataset", "data_path", "train_subset", "test_subset")}
-    ds = load_dataset(**data, seed=seed)
+        noisy = [Cell(kind, float(g), 0) for kind, g in settings(p) if kind != "clean"]
+        send_networks(noisy, p, executor)
+    ds = p.data.load()
     clean_net = clean_network(ds, schedule, seed=seed, device=device)
     if max(ks) > len(clean_net.train_index):
         raise ValueError(f"ks must not exceed the {len(clean_net.train_index)} fitted training examples")
     comparisons = []
-    for kind, gamma in tqdm(settings(params), desc="networks"):
+    for kind, gamma in tqdm(settings(p), desc="networks"):
         if kind == "clean":
             net, labels, name, features = clean_net, ds.y_train, CLEAN, clean_net.train_features
         else:

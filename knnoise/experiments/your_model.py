@@ -12,7 +12,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +24,8 @@ from knnoise import predict
 from knnoise._io import write_text
 from knnoise.data import Dataset
 from knnoise.dnn import TrainResult
-from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import clean_network, send_networks
+from knnoise.pipeline.networks import clean_network, send_networks
+from knnoise.pipeline.params import Params
 
 __all__ = [
     "SavedOutputs",
@@ -76,19 +76,16 @@ class YourModelResult:
 
 
 def clean_softmax(
-    params: Mapping[str, Any], *, executor: Executor | None = None
+    p: Params, *, executor: Executor | None = None
 ) -> tuple[Dataset, TrainResult]:
     """The dataset and the network trained on its clean labels (its test softmax is ``C_s``, Eq. 3).
 
-    ``executor`` (:func:`knnoise.experiments.engine.executor`): train the network there first; None: here.
+    ``executor`` (:func:`knnoise.pipeline.engine.executor`): train the network there first; None: here.
     """
     if executor is not None:
-        send_networks([], params, executor)
-    ds = load_dataset(
-        params["dataset"], data_path=params["data_path"], train_subset=params["train_subset"],
-        test_subset=params["test_subset"], seed=params["seed"],
-    )  # fmt: skip
-    return ds, clean_network(ds, params["schedule"], seed=params["seed"], device=params["device"])
+        send_networks([], p, executor)
+    ds = p.data.load()
+    return ds, clean_network(ds, p.schedule, seed=p.seed, device=p.device)
 
 
 def save_outputs(net: TrainResult, ds: Dataset, folder: str | Path | None = None) -> SavedOutputs:
@@ -105,21 +102,21 @@ def save_outputs(net: TrainResult, ds: Dataset, folder: str | Path | None = None
     return SavedOutputs(folder, folder / SOFTMAX_FILE, folder / LABELS_FILE, keep)
 
 
-def predict_saved(saved: SavedOutputs, params: Mapping[str, Any]) -> predict.Prediction:
+def predict_saved(saved: SavedOutputs, p: Params) -> predict.Prediction:
     """Read the saved files back and predict the curves for the parameters' noises, gammas, ks and ties."""
     softmax = predict.read_softmax(saved.softmax)
     labels = predict.read_labels(saved.labels, n_rows=len(softmax), n_labels=softmax.shape[1])
-    return predict.predict(softmax, labels, list(params["noises"]), params["gammas"], params["ks"],
-                           params["ties"])  # fmt: skip
+    return predict.predict(softmax, labels, list(p.noises), p.gammas, p.ks,
+                           p.ties)  # fmt: skip
 
 
 def run(
-    params: Mapping[str, Any], folder: str | Path | None = None, *, executor: Executor | None = None
+    p: Params, folder: str | Path | None = None, *, executor: Executor | None = None
 ) -> YourModelResult:
     """The chapter from end to end: train (or load; on ``executor`` if given), save, read back, predict."""
-    ds, net = clean_softmax(params, executor=executor)
+    ds, net = clean_softmax(p, executor=executor)
     saved = save_outputs(net, ds, folder)
-    return YourModelResult(ds, net, saved, predict_saved(saved, params))
+    return YourModelResult(ds, net, saved, predict_saved(saved, p))
 
 
 def grid_text(values: Sequence[float]) -> list[str]:
@@ -132,12 +129,12 @@ def grid_text(values: Sequence[float]) -> list[str]:
     return [f"{v:g}" for v in values]
 
 
-def cli_command(params: Mapping[str, Any]) -> list[str]:
+def cli_command(p: Params) -> list[str]:
     """``python -m knnoise predict ...`` on :func:`save_outputs`' files (run in their folder)."""
     return [
         "python", "-m", "knnoise", "predict", "--softmax", SOFTMAX_FILE, "--labels", LABELS_FILE,
-        "--noise", *params["noises"], "--gammas", *grid_text(params["gammas"]),
-        "--ks", *(str(k) for k in params["ks"]), "--ties", params["ties"],
+        "--noise", *p.noises, "--gammas", *grid_text(p.gammas),
+        "--ks", *(str(k) for k in p.ks), "--ties", p.ties,
     ]  # fmt: skip
 
 

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from knnoise import book
 from knnoise.book import chapters
 from knnoise.book.schema import ParameterError, derive, invalid_cases, validate
+from knnoise.dnn import TrainOptions
+from knnoise.pipeline.data_spec import DataSpec
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = book.toc_notebooks(REPO)
@@ -88,22 +91,20 @@ def test_derived_schedule_and_data(name: str) -> None:
     defaults = {k: p.default for k, p in _declared(name).items()}
     schema = chapters.SCHEMAS[name]
     derived = derive(schema, validate(schema, defaults))
-    if {"model", "epochs", "lr", "lr_halving_every"} <= set(defaults):
-        keys = ("model", "epochs", "lr", "lr_halving_every")
-        assert derived["schedule"] == {k: float(defaults[k]) if k == "lr" else defaults[k] for k in keys}
-        assert isinstance(derived["schedule"]["lr"], float)
-    elif "epochs" in defaults:  # fig3_knn's network embedding, concentration's networks
-        assert derived["schedule"] == {
-            "model": defaults.get("model", "mnist"),
-            "epochs": defaults["epochs"],
-            "lr": float(defaults["lr"]),
-            "lr_halving_every": None,
-        }
+    if "epochs" in defaults:  # fig3_knn's network embedding and concentration's networks: model mnist
+        expected = TrainOptions(
+            model=defaults.get("model", "mnist"),
+            epochs=defaults["epochs"],
+            lr=defaults["lr"],
+            lr_halving_every=defaults.get("lr_halving_every"),
+        )
+        assert derived["schedule"] == expected and isinstance(derived["schedule"].lr, float)
+        assert derived["schedule"].num_threads == torch.get_num_threads()  # pinned where the setup ran
     else:
         assert "schedule" not in derived
     data_names = ("dataset", "data_path", "train_subset", "test_subset", "seed")
     if "dataset" in defaults:
-        assert derived["data"] == {k: defaults[k] for k in data_names if k in defaults}
+        assert derived["data"] == DataSpec(**{k: defaults[k] for k in data_names if k in defaults})
     else:
         assert "data" not in derived
 
@@ -146,7 +147,17 @@ def test_schema_modules_import_nothing_heavy(module: str) -> None:
     allowed = {"__future__", "numpy", "yaml", "math", "os", "re", "numbers", "typing"}
     allowed |= {"dataclasses", "pathlib"}
     allowed |= {"collections.abc"} | {f"knnoise.book.{m}" for m in SCHEMA_MODULES}
+    allowed |= {"knnoise.pipeline.params"}  # the Params class: the standard library only (checked below)
     assert imported <= allowed, imported - allowed
+
+
+def test_the_params_class_imports_only_the_standard_library() -> None:
+    tree = ast.parse((REPO / "knnoise" / "pipeline" / "params.py").read_text())
+    imported = {n.module for n in tree.body if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names}
+    assert imported <= {"__future__", "collections.abc", "typing"}, imported
+    init = ast.parse((REPO / "knnoise" / "pipeline" / "__init__.py").read_text())
+    assert not [n for n in init.body if isinstance(n, ast.Import | ast.ImportFrom)]
 
 
 def test_validating_on_the_runner_path_imports_no_torch(real_book: Path) -> None:

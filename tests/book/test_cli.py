@@ -242,7 +242,7 @@ def test_cli_failing_notebook_exits_1(mini: Path, capsys: pytest.CaptureFixture[
 
 
 # ----------------------------------------------------------------------------------------------------
-# --workers / --scheduler: where the notebooks' sweeps run (knnoise.experiments.engine)
+# --workers / --scheduler: where the notebooks' sweeps run (knnoise.pipeline.engine)
 
 
 def _declare_scheduler(mini: Path) -> None:

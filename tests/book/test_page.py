@@ -12,7 +12,10 @@ import pytest
 
 from knnoise import book
 from knnoise.book import chapters, figdata, page
-from knnoise.book.page import Params, glue_figure, glue_values, setup
+from knnoise.book.page import Params, glue_figure, glue_values, parameters, setup
+from knnoise.dnn import TrainOptions
+from knnoise.experiments import CHAPTERS
+from knnoise.pipeline.data_spec import DataSpec
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,14 +34,8 @@ def test_setup_validates_fills_defaults_and_derives(capsys: pytest.CaptureFixtur
     assert p.ks == p["ks"] == [1, 5, 25]
     np.testing.assert_array_equal(p.uniform_gammas, np.round(np.arange(0, 0.951, 0.05), 2))
     assert p.flip_gammas.dtype == np.float64 and p.flip_gammas[-1] == 0.8
-    assert p.schedule == {"model": "mnist", "epochs": 3, "lr": 0.003, "lr_halving_every": None}
-    assert p.data == {
-        "dataset": "mnist",
-        "data_path": None,
-        "train_subset": None,
-        "test_subset": None,
-        "seed": 0,
-    }
+    assert p.schedule == TrainOptions(model="mnist", epochs=3, lr=0.003, lr_halving_every=None)
+    assert p.data == DataSpec("mnist", data_path=None, train_subset=None, test_subset=None, seed=0)
     assert set(p) == set(chapters.SCHEMAS["fig3_knn"].params) | {"schedule", "data"}
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "Parameters:"
@@ -47,12 +44,38 @@ def test_setup_validates_fills_defaults_and_derives(capsys: pytest.CaptureFixtur
     assert any(line.startswith("  uniform_gammas  [0.0, 0.05, 0.1,") for line in out)
 
 
+def test_parameters_outside_a_notebook_are_the_setup_cell_s() -> None:
+    """parameters(): the notebook's defaults with the given values over them, validated and derived once."""
+    p = parameters("fig4_dnn", dataset="digits", train_subset=500, epochs=1, ks=[5, 1])
+    q = setup("fig4_dnn", _namespace("fig4_dnn", dataset="digits", train_subset=500, epochs=1, ks=[5, 1]),
+              show=False)  # fmt: skip
+    assert dict(p).keys() == dict(q).keys() and p.ks == [1, 5] and p.schedule == q.schedule
+    assert p.data == DataSpec("digits", train_subset=500) and p.data.load().n_train == 500
+    assert p.schedule.epochs == 1 and p.schedule.model == "mnist"
+    with pytest.raises(book.ParameterError, match="fig4_dnn: epochs must be an integer >= 1, got 0"):
+        parameters("fig4_dnn", epochs=0)
+    with pytest.raises(book.ParameterError, match="fig4_dnn: unknown parameter 'epoch'"):
+        parameters("fig4_dnn", epoch=3)
+    with pytest.raises(book.ParameterError, match="nope: no parameter schema"):
+        parameters("nope")
+
+
+def test_every_chapter_has_its_module_and_its_notebook_imports_it() -> None:
+    import importlib
+
+    assert set(CHAPTERS) == set(book.toc_notebooks(REPO))
+    for notebook, module in CHAPTERS.items():
+        importlib.import_module(f"knnoise.experiments.{module}")
+        source = (REPO / "notebooks" / f"{notebook}.py").read_text(encoding="utf-8")
+        assert re.search(rf"from knnoise\.experiments import .*\b{module}\b", source), notebook
+
+
 def test_papermill_strings_are_read_as_yaml() -> None:
     namespace = _namespace("fig4_dnn", ks="[25, 1, 5]", uniform_gammas="[0, 0.5]", train_subset="null")
     p = setup("fig4_dnn", namespace, show=False)
     assert p.ks == [1, 5, 25] and p.train_subset is None
     np.testing.assert_array_equal(p.uniform_gammas, [0.0, 0.5])
-    assert p.schedule["lr_halving_every"] is None and p.dataset == "mnist"
+    assert p.schedule.lr_halving_every is None and p.dataset == "mnist"
 
 
 @pytest.mark.parametrize(

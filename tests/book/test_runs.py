@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
@@ -60,49 +62,43 @@ def test_a_restored_chapter_keeps_the_numbers_of_its_run_and_others_keep_their_r
     assert third[1]["finished (UTC)"] >= first[1]["finished (UTC)"]
 
 
-def test_peak_memory_sees_an_allocation(tmp_path: Path) -> None:
-    code = (
-        "import time; b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096]); print(1, flush=True); "
-        "time.sleep(30)"
-    )
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+ALLOCATE = "import os, time; b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096])\n"
+
+
+@contextlib.contextmanager
+def _watched(code: str) -> Iterator[tuple[psutil.Process, runs.PeakMemory]]:
+    """A Python child that runs ``ALLOCATE + code`` (printing 1 when ready), its memory watched from its
+    start; the child and its own children are killed at the end."""
+    child = subprocess.Popen([sys.executable, "-c", ALLOCATE + code], stdout=subprocess.PIPE, text=True)
     try:
         memory = runs.PeakMemory(interval=0.05)
         memory.watch(child.pid)
         assert child.stdout.readline().strip() == "1"
-        memory.stop()
-    finally:
-        child.kill()
-        child.wait()
-    assert 300 * 2**20 <= memory.peak_bytes < 1000 * 2**20
-
-
-def test_peak_memory_counts_pages_shared_with_a_forked_worker_once() -> None:
-    """A worker forked by the kernel shares its pages: summed RSS would count 300 MiB twice, PSS once."""
-    code = (
-        "import os, time; b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096]); pid = os.fork()\n"
-        "if pid == 0: time.sleep(30); os._exit(0)\n"
-        "print(1, flush=True); time.sleep(30)"
-    )
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    try:
-        memory = runs.PeakMemory(interval=0.05)
-        memory.watch(child.pid)
-        assert child.stdout.readline().strip() == "1"
-        deadline = time.monotonic() + 30
-        while len(psutil.Process(child.pid).children()) != 1:  # the fork is seen by the next sample
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        time.sleep(0.5)
-        memory.stop()
-        rss = sum(
-            p.memory_info().rss for p in [psutil.Process(child.pid), *psutil.Process(child.pid).children()]
-        )
+        yield psutil.Process(child.pid), memory
     finally:
         for process in psutil.Process(child.pid).children():
             process.kill()
         child.kill()
         child.wait()
+
+
+def test_peak_memory_sees_an_allocation() -> None:
+    with _watched("print(1, flush=True); time.sleep(30)") as (_, memory):
+        memory.stop()
+    assert 300 * 2**20 <= memory.peak_bytes < 1000 * 2**20
+
+
+def test_peak_memory_counts_pages_shared_with_a_forked_worker_once() -> None:
+    """A worker forked by the kernel shares its pages: summed RSS would count 300 MiB twice, PSS once."""
+    code = "pid = os.fork()\nif pid == 0: time.sleep(30); os._exit(0)\nprint(1, flush=True); time.sleep(30)"
+    with _watched(code) as (child, memory):
+        deadline = time.monotonic() + 30
+        while len(child.children()) != 1:  # the fork is seen by the next sample
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)
+        memory.stop()
+        rss = sum(p.memory_info().rss for p in [child, *child.children()])
     assert rss > 600 * 2**20, "both processes hold the pages"
     assert 300 * 2**20 <= memory.peak_bytes < 450 * 2**20
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from knnoise.dnn import PAPER_SCHEDULES, TrainOptions
+from knnoise.dnn import PAPER_SCHEDULES, TrainOptions, train_group_with, train_with
 from knnoise.dnn.cached import CACHE_VERSION, cache_key
 
 
@@ -25,6 +25,17 @@ def test_values_are_checked_canonical_and_frozen():
     with pytest.raises(TypeError, match="unexpected keyword argument 'device'"):
         TrainOptions(epochs=1, lr=0.1, lr_halving_every=None, device="cpu")  # no option
     assert TrainOptions(**PAPER_SCHEDULES["mnist"]).rate(11) == 0.005
+
+
+def test_replace_checks_again_and_the_with_front_doors_take_only_options(digits):
+    options = TrainOptions(epochs=1, lr=0.1, lr_halving_every=None)
+    assert options.replace(train_outputs=False) == dataclasses.replace(options, train_outputs=False)
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1, got 0"):
+        options.replace(epochs=0)
+    with pytest.raises(TypeError, match="options must be a knnoise.dnn.TrainOptions, got dict"):
+        train_with(digits, digits.y_train, {"epochs": 1}, seed=0)
+    with pytest.raises(TypeError, match="options must be a knnoise.dnn.TrainOptions, got dict"):
+        train_group_with(digits, [digits.y_train], [0], {"epochs": 1})
 
 
 def test_for_dataset_resolves_auto_normalisation_and_checks_the_split(digits):

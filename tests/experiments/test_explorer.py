@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from knnoise import expected_accuracy
+from knnoise.book import Params, parameters
 from knnoise.experiments import explorer
-from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import corruption_matrix
 from knnoise.knn import clean_distribution, neighbor_graph
+from knnoise.pipeline.data_spec import load_dataset
+from knnoise.pipeline.networks import corruption_matrix
 
 
 def test_k_dependent_source_matches_expected_accuracy_per_k() -> None:
@@ -64,11 +65,17 @@ def _fake_network(calls: list[str]):
     return clean_network
 
 
-PARAMS = {
+VALUES = {
     "seed": 0, "dataset": "digits", "data_path": None, "train_subset": 300, "test_subset": 80,
-    "schedule": {}, "device": "cpu", "confidences": [0.5, 1.0], "n_examples": 30, "knn_train_subset": 200,
+    "device": "cpu", "confidences": [0.5, 1.0], "n_examples": 30, "knn_train_subset": 200,
     "n_gammas": 11,
 }  # fmt: skip
+PARAMS = parameters("explorer", **VALUES)
+
+
+def _changed(change: dict) -> Params:
+    """PARAMS with ``change`` unchecked: values the schema may refuse, to reach the function's own checks."""
+    return Params("explorer", {**PARAMS, **change})
 
 
 def test_knn_and_network_sources_share_the_test_examples(monkeypatch) -> None:
@@ -98,7 +105,7 @@ def test_sources_reject_bad_settings_before_training(monkeypatch, change, match)
     calls: list[str] = []
     monkeypatch.setattr(explorer, "clean_network", _fake_network(calls))
     with pytest.raises(ValueError, match=match):
-        explorer.sources({**PARAMS, **change}, list(range(1, 2000 if "n_gammas" in change else 26)))
+        explorer.sources(_changed(change), list(range(1, 2000 if "n_gammas" in change else 26)))
     assert calls == []  # nothing trained
 
 

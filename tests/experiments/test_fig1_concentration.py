@@ -4,14 +4,15 @@ import numpy as np
 import pytest
 
 from knnoise import plots
+from knnoise.book import parameters
 from knnoise.experiments import fig1_concentration as fig1
 
 SCHEDULE = {"model": "mnist", "epochs": 1, "lr": 0.003, "lr_halving_every": None}
-PARAMS = {
+VALUES = {
     "dataset": "digits", "data_path": None, "train_subset": None, "test_subset": None, **SCHEDULE,
-    "schedule": SCHEDULE, "gamma": 0.2, "tsne_points": 150, "perplexity": 30.0, "neighbours": 10, "seed": 0,
-    "device": "cpu",
+    "gamma": 0.2, "tsne_points": 150, "perplexity": 30.0, "neighbours": 10, "seed": 0, "device": "cpu",
 }  # fmt: skip
+PARAMS = parameters("fig1_concentration", **VALUES)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def test_embedding_of_a_stratified_subset_drawn_in_two_panels(nets):
     fig = plots.embedding_panels(**args)
     titles = [ax.get_title().split(",")[0] for ax in fig.axes]
     assert titles == ["uniform noise", "locally concentrated noise"]
-    small = fig1.embed({**PARAMS, "tsne_points": 30}, nets)
+    small = fig1.embed(parameters("fig1_concentration", **{**VALUES, "tsne_points": 30}), nets)
     assert small.perplexity == pytest.approx(29 / 3)  # capped below a third of the points
 
 

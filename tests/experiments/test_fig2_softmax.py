@@ -3,14 +3,16 @@
 import numpy as np
 import pytest
 
+from knnoise.book import parameters
 from knnoise.experiments import fig2_softmax
 
 SCHEDULE = {"model": "mnist", "epochs": 1, "lr": 0.003, "lr_halving_every": None}
-PARAMS = {
+VALUES = {
     "dataset": "digits", "data_path": None, "train_subset": 500, "test_subset": 200, "seed": 0,
-    **SCHEDULE, "schedule": SCHEDULE, "uniform_gammas": np.array([0.5]), "flip_gammas": np.array([0.3, 0.45]),
+    **SCHEDULE, "uniform_gammas": np.array([0.5]), "flip_gammas": np.array([0.3, 0.45]),
     "concentrated_gammas": np.array([0.25]), "device": "cpu",
 }  # fmt: skip
+PARAMS = parameters("fig2_softmax", **VALUES)
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,15 @@
 import numpy as np
 import pytest
 
+from knnoise.book import parameters
 from knnoise.experiments import fig3_knn
 
-PARAMS = {
+VALUES = {
     "dataset": "digits", "data_path": None, "train_subset": None, "test_subset": None, "seed": 0,
     "ks": [1, 5], "uniform_gammas": [0.0, 0.5], "flip_gammas": [0.0, 0.6], "repeats": 2, "ties": "lowest",
     "embedding": "pixels", "model": "mnist", "epochs": 1, "lr": 0.003,
 }  # fmt: skip
+PARAMS = parameters("fig3_knn", **VALUES)
 
 
 @pytest.fixture(scope="module")
@@ -55,4 +57,4 @@ def test_flip_noise_beyond_one_half_loses_to_the_flipped_class(result):
 def test_k_larger_than_the_training_set_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path))
     with pytest.raises(ValueError, match="ks must not exceed the 50 training examples"):
-        fig3_knn.neighbourhoods({**PARAMS, "train_subset": 50, "ks": [1, 51]})
+        fig3_knn.neighbourhoods(parameters("fig3_knn", **{**VALUES, "train_subset": 50, "ks": [1, 51]}))

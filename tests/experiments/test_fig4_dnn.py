@@ -5,16 +5,18 @@ import pandas as pd
 import pytest
 import torch
 
+from knnoise.book import parameters
 from knnoise.experiments import fig4_dnn
-from knnoise.experiments.networks import train_cells_grouped
+from knnoise.pipeline.networks import train_cells_grouped
 
 SCHEDULE = {"model": "mnist", "epochs": 1, "lr": 0.003, "lr_halving_every": None}
-PARAMS = {
+VALUES = {
     "dataset": "digits", "data_path": None, "train_subset": None, "test_subset": None, "seed": 0,
-    **SCHEDULE, "schedule": SCHEDULE, "uniform_gammas": [0.0, 0.5], "flip_gammas": [0.0, 0.45],
+    **SCHEDULE, "uniform_gammas": [0.0, 0.5], "flip_gammas": [0.0, 0.45],
     "general_gammas": [0.5], "concentrated_gammas": [0.25], "repeats": 1, "ks": [1, 5], "k_fit_max": 6,
     "device": "cpu", "n_jobs": 1,
 }  # fmt: skip
+PARAMS = parameters("fig4_dnn", **VALUES)
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +82,8 @@ def test_paper_scale_tables_of_the_same_dataset_are_drawn_and_quoted(result):
 def test_grouped_training_gives_the_lone_networks_numbers(tmp_path, monkeypatch):
     """On a GPU the cells are first trained as groups; the grouped networks (here on the CPU path of
     train_group, so bitwise) are the ones the cells then load."""
-    small = {**PARAMS, "uniform_gammas": [0.0, 0.5], "flip_gammas": [0.45], "general_gammas": [0.5],
-             "concentrated_gammas": [0.25]}  # fmt: skip
+    small = parameters("fig4_dnn", **{**VALUES, "uniform_gammas": [0.0, 0.5], "flip_gammas": [0.45],
+                                      "general_gammas": [0.5], "concentrated_gammas": [0.25]})  # fmt: skip
     monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "lone"))
     lone = fig4_dnn.train_networks(small, group=False)
     monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "grouped"))

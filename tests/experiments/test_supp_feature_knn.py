@@ -3,14 +3,16 @@
 import numpy as np
 import pytest
 
+from knnoise.book import parameters
 from knnoise.experiments import supp_feature_knn as supp
 
 SCHEDULE = {"model": "mnist", "epochs": 1, "lr": 0.003, "lr_halving_every": None}
-PARAMS = {
+VALUES = {
     "dataset": "digits", "data_path": None, "train_subset": None, "test_subset": None, **SCHEDULE,
-    "schedule": SCHEDULE, "uniform_gammas": np.array([0.5]), "flip_gammas": np.array([0.45]),
-    "ks": [1, 5, 25], "seed": 0, "device": "cpu",
+    "uniform_gammas": np.array([0.5]), "flip_gammas": np.array([0.45]), "ks": [1, 5, 25], "seed": 0,
+    "device": "cpu",
 }  # fmt: skip
+PARAMS = parameters("supp_feature_knn", **VALUES)
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +43,11 @@ def test_one_nn_distance_is_one_minus_the_softmax_at_the_neighbours_label(tmp_pa
     # h_1 is one-hot, so its TV distance to the softmax is 1 - softmax[label of the nearest neighbour]
     # (up to the float32 softmax's rows summing to 1 only within ~1e-7).
     monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path))
-    from knnoise.experiments.networks import clean_network
     from knnoise.knn import neighbor_graph
+    from knnoise.pipeline.networks import clean_network
 
     ds = result.dataset
-    net = clean_network(ds, SCHEDULE, seed=0, device="cpu")
+    net = clean_network(ds, PARAMS.schedule, seed=0, device="cpu")
     fitted = np.sort(net.train_index)
     graph = neighbor_graph(net.train_features[fitted], net.test_features, k_max=1, progress=False)
     nearest = ds.y_train[fitted][graph.indices[:, 0]]
@@ -72,4 +74,4 @@ def test_claims_and_quoted_numbers(result):
 def test_k_beyond_the_fitted_training_examples_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path))
     with pytest.raises(ValueError, match="ks must not exceed the .* fitted training examples"):
-        supp.run({**PARAMS, "train_subset": 100, "ks": [1, 200]})
+        supp.run(parameters("supp_feature_knn", **{**VALUES, "train_subset": 100, "ks": [1, 200]}))

@@ -5,15 +5,17 @@ import pandas as pd
 import pytest
 
 from knnoise import predict
+from knnoise.book import parameters
 from knnoise.experiments import your_model
 from knnoise.theory import expected_accuracy
 
 SCHEDULE = {"model": "mnist", "epochs": 1, "lr": 0.003, "lr_halving_every": None}
-PARAMS = {
+VALUES = {
     "dataset": "digits", "data_path": None, "train_subset": 500, "test_subset": 200, "seed": 0, **SCHEDULE,
-    "schedule": SCHEDULE, "device": "cpu", "noises": ["uniform", "flip"],
-    "gammas": np.round(np.arange(0, 1.001, 0.1), 2), "ks": [1, 5, 25], "ties": "strict",
+    "device": "cpu", "noises": ["uniform", "flip"], "gammas": np.round(np.arange(0, 1.001, 0.1), 2),
+    "ks": [1, 5, 25], "ties": "strict",
 }  # fmt: skip
+PARAMS = parameters("your_model", **VALUES)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,7 @@ def test_the_prediction_is_eq1_on_the_clean_softmax(result):
     ds, net = result.dataset, result.clean_net
     from knnoise import noise
 
-    expected = expected_accuracy(net.test_softmax, ds.y_test, PARAMS["gammas"], noise.flip(10), [1, 5, 25])
+    expected = expected_accuracy(net.test_softmax, ds.y_test, PARAMS.gammas, noise.flip(10), [1, 5, 25])
     np.testing.assert_allclose(pred.table("flip").to_numpy(), expected, rtol=0, atol=1e-12)
     at_label = net.test_softmax[np.arange(len(ds.y_test)), ds.y_test].astype(np.float64)
     assert pred.table("uniform").loc[0.0, 1] == pytest.approx(at_label.mean(), abs=1e-6)

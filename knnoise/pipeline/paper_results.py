@@ -10,6 +10,7 @@ the JSON that ``scripts/gpu_paper_points.py`` wrote.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
@@ -72,9 +73,14 @@ def check_folder(folder: str | os.PathLike[str], name: str = "save_results") -> 
     return check_writable_folder(folder, name)
 
 
+def _as_mapping(schedule: Any) -> Mapping[str, Any]:
+    """A :class:`~knnoise.dnn.TrainOptions` (any dataclass) as its fields; a mapping as it is."""
+    return dataclasses.asdict(schedule) if dataclasses.is_dataclass(schedule) else schedule
+
+
 def write_table(
     measured: pd.DataFrame,
-    schedule: Mapping[str, Any],
+    schedule: Any,
     folder: str | os.PathLike[str],
     *,
     train_images: int,
@@ -82,11 +88,15 @@ def write_table(
 ) -> Path:
     """Write a Fig. 4 run's networks (``measured``: one row per network) as a tidy CSV with provenance.
 
+    ``schedule``: the run's :class:`knnoise.dnn.TrainOptions` (``p.schedule``) or a mapping with ``model``,
+    ``epochs``, ``lr`` and ``lr_halving_every`` (such as :data:`knnoise.dnn.PAPER_SCHEDULES` ``["mnist"]``).
+
     The file is ``<folder>/fig4_<dataset>_<train images>x<epochs>_<date>.csv``, written atomically (a
     temporary file renamed into place: never half a table). ``folder`` is checked writable
     (:func:`check_folder`) before anything else is done.
     """
     check_folder(folder, "folder")
+    schedule = _as_mapping(schedule)
     where = provenance(device)
     table = measured.copy()
     table["model"] = schedule["model"]
@@ -101,7 +111,7 @@ def write_table(
 
 
 def from_gpu_points(
-    path: str | os.PathLike[str], *, dataset: Any, schedule: Mapping[str, Any], device: str, commit: str,
+    path: str | os.PathLike[str], *, dataset: Any, schedule: Any, device: str, commit: str,
     date: str,
 ) -> pd.DataFrame:  # fmt: skip
     """Convert ``scripts/gpu_paper_points.py``'s JSON (one network per row, seed 0) into a results table.
@@ -110,6 +120,7 @@ def from_gpu_points(
     by drawing the same corruption the script drew (:func:`knnoise.noise.corrupt`, seed 0), which needs
     no training. ``dataset`` is the :class:`knnoise.data.Dataset` the script trained on.
     """
+    schedule = _as_mapping(schedule)
     points = json.loads(Path(path).read_text(encoding="utf-8"))
     matrices = {"uniform": noise.uniform(dataset.n_classes), "flip": noise.flip(dataset.n_classes)}
     rows = []

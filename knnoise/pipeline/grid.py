@@ -7,7 +7,7 @@ one stopped, on this machine or another:
 - **what is done** is read from the committed tables under ``results/paper`` (:func:`done_cells`): a
   network is done when some table holds a row with its noise, level and repeat under the same dataset,
   model, schedule and training-set size; tables from several runs merge without duplicates
-  (:func:`knnoise.experiments.paper_results.merge_tables`);
+  (:func:`knnoise.pipeline.paper_results.merge_tables`);
 - **breadth first** (:func:`order`): repeat 0 of every level of every noise model before any level gets a
   repeat 1, the clean network first (the locally concentrated cells start from its features) and the
   concentrated cells after the randomly spread ones;
@@ -18,8 +18,8 @@ one stopped, on this machine or another:
   rewritten through a temporary file), so an interrupted run keeps every network it finished; the networks
   themselves are in the training cache, so a Fig. 4 chapter run afterwards loads them.
 
-Each cell is :func:`knnoise.experiments.networks.dnn_cell`, exactly as the chapter's sweep runs it, in this
-process or on a Dask executor (:mod:`knnoise.experiments.engine`).
+Each cell is :func:`knnoise.pipeline.networks.dnn_cell`, exactly as the chapter's sweep runs it, in this
+process or on a Dask executor (:mod:`knnoise.pipeline.engine`).
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ from tqdm.auto import tqdm
 from knnoise._io import cache_dir, read_json, write_json, write_text
 from knnoise.dnn import group_size, pick_device
 from knnoise.dnn.grouped import GROUP_MODELS
-from knnoise.experiments import paper_results
-from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import CLEAN_CELL, NOISE_KINDS, cell_options, dnn_cell, train_cells_grouped
-from knnoise.experiments.sweep import Cell, check_importable
+from knnoise.pipeline import paper_results
+from knnoise.pipeline.networks import CLEAN_CELL, NOISE_KINDS, cell_options, dnn_cell, train_cells_grouped
+from knnoise.pipeline.params import Params
+from knnoise.pipeline.sweep import Cell, check_importable
 
 __all__ = ["GridReport", "done_cells", "order", "run_grid"]
 
@@ -73,12 +73,11 @@ def order(levels: Mapping[str, Iterable[float]], repeats: int) -> list[Cell]:
     return cells
 
 
-def _identity(params: Mapping[str, Any], train_images: int) -> dict[str, Any]:
-    schedule = params["schedule"]
+def _identity(p: Params, train_images: int) -> dict[str, Any]:
+    schedule = p.schedule
     return {
-        "dataset": params["dataset"], "model": schedule.get("model", "mnist"), "epochs": schedule["epochs"],
-        "lr": float(schedule["lr"]), "lr_halving_every": schedule.get("lr_halving_every"),
-        "train_images": train_images,
+        "dataset": p.data.dataset, "model": schedule.model, "epochs": schedule.epochs, "lr": schedule.lr,
+        "lr_halving_every": schedule.lr_halving_every, "train_images": train_images,
     }  # fmt: skip
 
 
@@ -165,7 +164,7 @@ def _train_group(cells: list[Cell], ds: Any, options: Mapping[str, Any], clock: 
     """On a GPU: the networks of ``cells`` as one stacked group, into the training cache."""
     start = clock.now()
     trained = train_cells_grouped(
-        ds, cells, options["schedule"], seed=options["seed"], device=options["device"]
+        ds, cells, options["schedule"], seed=options["data"].seed, device=options["device"]
     )
     if trained:
         clock.record(clock.now() - start, trained, "group")
@@ -234,7 +233,7 @@ class _Run:
 
 
 def run_grid(
-    params: Mapping[str, Any],
+    p: Params,
     *,
     folder: str | Path,
     budget: float | None = None,
@@ -247,15 +246,15 @@ def run_grid(
 
     Parameters
     ----------
-    params : mapping
-        The ``fig4_dnn`` chapter's validated parameters (the data options, ``schedule``, ``seed``,
-        ``device``, ``repeats`` and the ``<kind>_gammas``), e.g. from a profile.
+    p : Params
+        The ``fig4_dnn`` chapter's parameters (``data``, ``schedule``, ``device``, ``repeats`` and the
+        ``<kind>_gammas``), e.g. from a profile (:func:`knnoise.book.grid.grid_parameters`).
     folder : path
         Where the results tables are (read to skip what is done) and this run's table is written.
     budget : float or None
         Wall-time budget in seconds; None: until the grid is complete.
     executor, slots : Executor or None, int
-        Run the cells there (a Dask executor, :func:`knnoise.experiments.engine.executor`), ``slots`` at a
+        Run the cells there (a Dask executor, :func:`knnoise.pipeline.engine.executor`), ``slots`` at a
         time (its worker count); None: in this process, one at a time.
     progress : bool
         A progress bar over the grid's networks.
@@ -266,16 +265,15 @@ def run_grid(
     -------
     GridReport
     """
-    options = cell_options(params)
-    ds = load_dataset(params["dataset"], data_path=options["data_path"], train_subset=options["train_subset"],
-                      test_subset=options["test_subset"], seed=options["seed"])  # fmt: skip
-    identity = _identity(params, ds.n_train)
+    options = cell_options(p)
+    ds = p.data.load()
+    identity = _identity(p, ds.n_train)
     folder = Path(folder)
-    levels = {kind: list(params[f"{kind}_gammas"]) for kind in NOISE_KINDS}
-    cells = order(levels, params["repeats"])
+    levels = {kind: list(getattr(p, f"{kind}_gammas")) for kind in NOISE_KINDS}
+    cells = order(levels, p.repeats)
     done = done_cells(paper_results.load_tables(folder).values(), identity)
     todo = [c for c in cells if _key(c) not in done]
-    device = pick_device(params["device"])
+    device = pick_device(p.device)
     folder.mkdir(parents=True, exist_ok=True)
     table = _Table(folder, identity, paper_results.provenance(str(device), root=folder))  # folder's commit
     clock = _Clock(budget, cache_dir() / "grid" / f"{table.stem}_{device.type}.json", now)

@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import corruption_matrix, dnn_cell, noisy_labels, noisy_network
-from knnoise.experiments.sweep import Cell
+from knnoise.dnn import TrainOptions
+from knnoise.pipeline.data_spec import DataSpec, load_dataset
+from knnoise.pipeline.networks import corruption_matrix, dnn_cell, noisy_labels, noisy_network
+from knnoise.pipeline.sweep import Cell
 
-SCHEDULE = {"model": "mnist", "epochs": 1, "lr": 0.003, "lr_halving_every": None}
+SCHEDULE = TrainOptions(model="mnist", epochs=1, lr=0.003, lr_halving_every=None)
 
 
 @pytest.fixture(autouse=True)
@@ -31,8 +32,8 @@ def test_noisy_labels_are_reproducible_and_follow_the_kind():
 
 
 def test_cells_share_cached_networks():
-    params = {"dataset": "digits", "data_path": None, "train_subset": 400, "test_subset": 100,
-              "schedule": SCHEDULE, "seed": 0, "device": "cpu"}  # fmt: skip
+    data = DataSpec("digits", train_subset=400, test_subset=100)
+    params = {"data": data, "schedule": SCHEDULE, "device": "cpu"}
     row = dnn_cell(Cell("concentrated", 0.25, 0), **params)
     # k-means on the clean net's features: measured 0.2425-0.265 (6 seeds x 3 kernel paths)
     assert 0.15 < row["selected"] < 0.4 and 0 <= row["accuracy"] <= 1

@@ -1,16 +1,17 @@
 """The networks of Sec. 4: corrupt the training labels, train a network, measure clean test accuracy.
 
-Every network goes through :func:`knnoise.dnn.train_cached`, keyed by its data, labels and schedule, so
-the chapters share them: the clean network and the noisy ones trained for Fig. 4 are the ones Fig. 2 and
-the supplement read. :func:`dnn_cell` is the sweep cell (:mod:`knnoise.experiments.sweep`); it receives
-only plain parameters and loads the (cached) dataset itself, so cells can run in other processes.
-:func:`send_networks` hands a chapter's networks to an engine (:mod:`knnoise.experiments.engine`), the
+Every network goes through the network cache (:func:`knnoise.dnn.train_with`, ``cache=True``), keyed by
+its data, labels and schedule (a chapter's ``p.schedule``, a :class:`~knnoise.dnn.TrainOptions` passed
+down whole), so the chapters share them: the clean network and the noisy ones trained for Fig. 4 are the
+ones Fig. 2 and the supplement read. :func:`dnn_cell` is the sweep cell (:mod:`knnoise.pipeline.sweep`);
+it receives the chapter's :class:`~knnoise.pipeline.data_spec.DataSpec` and loads the (cached) dataset
+itself, so cells can run in other processes.
+:func:`send_networks` hands a chapter's networks to an engine (:mod:`knnoise.pipeline.engine`), the
 clean network first, so that the chapter's own calls then load them from the cache.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from concurrent.futures import Executor
 from typing import Any
 
@@ -19,9 +20,13 @@ import pandas as pd
 
 from knnoise import noise
 from knnoise.data import Dataset
-from knnoise.dnn import TrainResult, train_cached, train_group
-from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.sweep import Cell, run_sweep
+from knnoise.dnn.grouped import train_group_with
+from knnoise.dnn.options import TrainOptions
+from knnoise.dnn.result import TrainResult
+from knnoise.dnn.training import train_with
+from knnoise.pipeline.data_spec import DataSpec
+from knnoise.pipeline.params import Params
+from knnoise.pipeline.sweep import Cell, run_sweep
 
 __all__ = [
     "NOISE_KINDS",
@@ -33,7 +38,6 @@ __all__ = [
     "knob_network",
     "noisy_labels",
     "noisy_network",
-    "pinned_schedule",
     "send_networks",
     "train_cells_grouped",
 ]
@@ -56,25 +60,18 @@ def corruption_matrix(kind: str, n_labels: int, seed: int = 0) -> np.ndarray | N
     raise ValueError(f"noise kind must be one of {NOISE_KINDS}, got {kind!r}")
 
 
-def _schedule(schedule: Mapping[str, Any]) -> dict[str, Any]:
-    allowed = {"model", "epochs", "batch_size", "lr", "lr_halving_every", "width", "val_fraction"}
-    allowed.add("num_threads")
-    unknown = set(schedule) - allowed
-    if unknown:
-        raise ValueError(f"schedule has unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
-    return dict(schedule)
-
-
-def _train_noisy(ds: Dataset, labels: np.ndarray, schedule: dict, seed: int, device: str) -> TrainResult:
-    """A cached network on noisy labels (without train-set outputs, which only the clean net needs)."""
-    return train_cached(ds, labels, **schedule, seed=seed, device=device, progress=False, train_outputs=False)
-
-
-def clean_network(
-    ds: Dataset, schedule: Mapping[str, Any], seed: int = 0, device: str = "auto"
+def _train_noisy(
+    ds: Dataset, labels: np.ndarray, schedule: TrainOptions, seed: int, device: str
 ) -> TrainResult:
+    """A cached network on noisy labels (without train-set outputs, which only the clean net needs)."""
+    quiet = {"device": device, "progress": False, "cache": True}
+    return train_with(ds, labels, schedule.replace(train_outputs=False), seed=seed, **quiet)
+
+
+def clean_network(ds: Dataset, schedule: TrainOptions, seed: int = 0, device: str = "auto") -> TrainResult:
     """The network trained on the clean labels (with its train-set features, for concentrated noise)."""
-    return train_cached(ds, ds.y_train, **_schedule(schedule), seed=seed, device=device, progress=False)
+    quiet = {"device": device, "progress": False, "cache": True}
+    return train_with(ds, ds.y_train, schedule.replace(train_outputs=True), seed=seed, **quiet)
 
 
 def noisy_labels(
@@ -100,13 +97,12 @@ def noisy_network(
     kind: str,
     gamma: float,
     repeat: int,
-    schedule: Mapping[str, Any],
+    schedule: TrainOptions,
     *,
     seed: int = 0,
     device: str = "auto",
 ) -> tuple[TrainResult, noise.Corruption]:
     """Train (or load) the network of one cell; returns it with the corruption it was trained on."""
-    schedule = _schedule(schedule)
     embedding = None
     if kind == "concentrated":
         embedding = clean_network(ds, schedule, seed=seed, device=device).train_features
@@ -117,7 +113,7 @@ def noisy_network(
 
 
 def train_cells_grouped(
-    ds: Dataset, cells: list[Cell], schedule: Mapping[str, Any], *, seed: int = 0, device: str = "auto"
+    ds: Dataset, cells: list[Cell], schedule: TrainOptions, *, seed: int = 0, device: str = "auto"
 ) -> int:
     """Train the networks of randomly spread noise ``cells`` as groups (:func:`knnoise.dnn.train_group`).
 
@@ -126,45 +122,35 @@ def train_cells_grouped(
     repeat 0) and locally concentrated cells (they need the clean network's features) stay lone. Returns
     the number of networks handed to the groups.
     """
-    schedule = _schedule(schedule)
     todo = [c for c in cells if c.noise != "concentrated" and not (c.gamma == 0 and c.repeat == 0)]
     if not todo:
         return 0
     labels = [noisy_labels(ds, c.noise, c.gamma, c.repeat, seed=seed).labels for c in todo]
     seeds = [seed + c.repeat for c in todo]
-    train_group(ds, labels, seeds, **schedule, device=device, train_outputs=False, progress=False, cache=True)
+    options = schedule.replace(train_outputs=False)
+    train_group_with(ds, labels, seeds, options, device=device, progress=False, cache=True)
     return len(todo)
 
 
-def dnn_cell(
-    cell: Cell,
-    *,
-    dataset: str,
-    data_path: str | None,
-    train_subset: int | None,
-    test_subset: int | None,
-    schedule: Mapping[str, Any],
-    seed: int = 0,
-    device: str = "auto",
-) -> dict[str, Any]:
-    """A sweep cell (:func:`knnoise.experiments.sweep.run_sweep`): one noisy network's clean test accuracy.
+def dnn_cell(cell: Cell, *, data: DataSpec, schedule: TrainOptions, device: str = "auto") -> dict[str, Any]:
+    """A sweep cell (:func:`knnoise.pipeline.sweep.run_sweep`): one noisy network's clean test accuracy.
 
     ``cell.concentration`` set: partially concentrated noise (:func:`knob_network`), else ``cell.noise``.
+    ``data`` is loaded where the cell runs; ``schedule`` carries the thread count of the process that made
+    it (:func:`cell_options`).
     """
-    ds = load_dataset(
-        dataset, data_path=data_path, train_subset=train_subset, test_subset=test_subset, seed=seed
-    )
+    ds = data.load()
     if cell.concentration is None:
         result, corruption = noisy_network(
-            ds, cell.noise, cell.gamma, cell.repeat, schedule, seed=seed, device=device
+            ds, cell.noise, cell.gamma, cell.repeat, schedule, seed=data.seed, device=device
         )
     else:
         result, corruption = knob_network(
-            ds, cell.gamma, cell.concentration, cell.repeat, schedule, seed=seed, device=device
+            ds, cell.gamma, cell.concentration, cell.repeat, schedule, seed=data.seed, device=device
         )
     return {
         "dataset": ds.name,
-        "model": f"DNN ({schedule.get('model', 'mnist')})",
+        "model": f"DNN ({schedule.model})",
         "accuracy": float(result.test_accuracy),
         "selected": corruption.selected_fraction,
         "changed": corruption.changed_fraction,
@@ -182,13 +168,12 @@ def knob_network(
     gamma: float,
     concentration: float,
     repeat: int,
-    schedule: Mapping[str, Any],
+    schedule: TrainOptions,
     *,
     seed: int = 0,
     device: str = "auto",
 ) -> tuple[TrainResult, noise.Corruption]:
     """A network trained on :func:`knnoise.noise.partially_concentrated` labels (clean net's features)."""
-    schedule = _schedule(schedule)
     embedding = clean_network(ds, schedule, seed=seed, device=device).train_features
     rng_seed = [seed, int(round(gamma * 1_000_000)), int(round(concentration * 1_000_000)), repeat]
     corruption = noise.partially_concentrated(
@@ -202,43 +187,28 @@ def knob_network(
     return _train_noisy(ds, corruption.labels, schedule, seed + repeat, device), corruption
 
 
-def pinned_schedule(schedule: Mapping[str, Any]) -> dict[str, Any]:
-    """``schedule`` with its torch thread count fixed: ``num_threads`` as given, else this process's.
+def cell_options(p: Params) -> dict[str, Any]:
+    """What :func:`dnn_cell` takes besides the cell, from a chapter's parameters: ``p.data``,
+    ``p.schedule`` and ``p.device``.
 
-    A sweep's cells receive the schedule from the process that starts the sweep (a notebook's kernel), so
-    a cell trains with the kernel's thread count wherever it runs — a Dask worker whose nanny set
-    ``OMP_NUM_THREADS=1`` included — and gives the kernel's numbers, bit for bit, on the same machine.
+    ``p.schedule`` pinned its torch thread count where the setup cell ran (the notebook's kernel), so a
+    cell trains with the kernel's thread count wherever it runs (a Dask worker whose nanny set
+    ``OMP_NUM_THREADS=1`` included) and gives the kernel's numbers, bit for bit, on the same machine.
     """
-    schedule = _schedule(schedule)
-    if schedule.get("num_threads") is None:
-        import torch
-
-        schedule["num_threads"] = torch.get_num_threads()
-    return schedule
-
-
-def cell_options(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The keyword arguments :func:`dnn_cell` takes besides the cell, from a chapter's parameters (the
-    schedule's thread count pinned here, in the calling process: :func:`pinned_schedule`)."""
-    keys = ("dataset", "train_subset", "test_subset", "seed", "device")
-    return {
-        "data_path": params.get("data_path"),
-        **{key: params[key] for key in keys},
-        "schedule": pinned_schedule(params["schedule"]),
-    }
+    return {"data": p.data, "schedule": p.schedule, "device": p.device}
 
 
 def send_networks(
-    cells: list[Cell], params: Mapping[str, Any], executor: Executor | None, *, name: str = "networks"
+    cells: list[Cell], p: Params, executor: Executor | None, *, name: str = "networks"
 ) -> pd.DataFrame:
     """Train (or load) the networks of ``cells`` where ``executor`` runs them; a row per cell.
 
     The clean network goes first, alone: the locally concentrated and knob cells start from its features,
     and two workers must not train it twice. Afterwards every network is in the cache, so a chapter's own
     :func:`clean_network` / :func:`noisy_network` calls load them. ``executor``: from
-    :func:`knnoise.experiments.engine.executor` (None: in this process); ``name``: the sweep's cache
+    :func:`knnoise.pipeline.engine.executor` (None: in this process); ``name``: the sweep's cache
     folder.
     """
-    options = cell_options(params)
+    options = cell_options(p)
     run_sweep(dnn_cell, [CLEAN_CELL], name="networks", params=options, executor=executor, progress=False)
     return run_sweep(dnn_cell, cells, name=name, params=options, executor=executor)

@@ -5,15 +5,17 @@ import pandas as pd
 import pytest
 
 from knnoise import plots
-from knnoise.experiments import concentration
+from knnoise.book import parameters
+from knnoise.experiments import concentration_knob
 
 SCHEDULE = {"model": "mnist", "epochs": 1, "lr": 0.003, "lr_halving_every": None}
-PARAMS = {
+VALUES = {
     "dataset": "digits", "knn_train_subset": None, "test_subset": None, "gammas": np.array([0.3, 0.5]),
     "concentrations": np.array([0.0, 0.5, 1.0]), "ks": [1, 5, 25], "repeats": 2, "ties": "lowest",
-    "dnn": True, "train_subset": None, "epochs": 1, "lr": 0.003, "schedule": SCHEDULE,
+    "dnn": True, "train_subset": None, "epochs": 1, "lr": 0.003,
     "dnn_concentrations": np.array([0.0, 1.0]), "seed": 0, "device": "cpu",
 }  # fmt: skip
+PARAMS = parameters("concentration", **VALUES)
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +25,7 @@ def cache(module_cache):
 
 @pytest.fixture(scope="module")
 def sweep(cache):
-    return concentration.knn_sweep(PARAMS)
+    return concentration_knob.knn_sweep(PARAMS)
 
 
 def test_one_row_per_setting_repeat_and_k(sweep):
@@ -78,8 +80,8 @@ def test_figure_panels_follow_the_knob_order(sweep):
 
 
 def test_networks_one_per_knob_setting(cache):
-    nets = concentration.networks(PARAMS)
+    nets = concentration_knob.networks(PARAMS)
     assert nets.columns.tolist() == ["gamma", "concentration", "accuracy", "achieved gamma"]
     assert nets.concentration.tolist() == [0.0, 1.0] and (nets.gamma == 0.3).all()
     assert nets["achieved gamma"].between(0.25, 0.35).all() and nets.accuracy.between(0, 1).all()
-    assert concentration.networks({**PARAMS, "dnn": False}).empty
+    assert concentration_knob.networks(parameters("concentration", **{**VALUES, "dnn": False})).empty

@@ -13,14 +13,14 @@ the checks' draws first: :func:`speed` replays them (:func:`check_problems`) to 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from knnoise.noise import flip, uniform
+from knnoise.pipeline.params import Params
 from knnoise.theory import (
     brute_force_accuracy,
     expected_accuracy,
@@ -97,14 +97,14 @@ def check_problems(rng: np.random.Generator) -> list[tuple[int, int, np.ndarray,
     return problems
 
 
-def exactness(params: Mapping[str, Any]) -> pd.DataFrame:
+def exactness(p: Params) -> pd.DataFrame:
     """Theorem 1 (Eq. 2) by the solver, by enumeration (small L) and by Monte Carlo, per tie rule.
 
-    ``params``: ``seed`` (the random ``q``, and each Monte Carlo run) and ``mc_samples``. Returns a row per
+    ``p``: ``seed`` (the random ``q``, and each Monte Carlo run) and ``mc_samples``. Returns a row per
     problem and tie rule, with ``|solver - brute|`` and ``|solver - MC| / se`` (NaN where brute force is
     infeasible).
     """
-    seed, n_samples = params["seed"], params["mc_samples"]
+    seed, n_samples = p.seed, p.mc_samples
     rows = []
     for n_labels, k, q, label, brute in check_problems(np.random.default_rng(seed)):
         for ties in RULES:
@@ -183,14 +183,14 @@ def _best_time(fn: Callable[[], np.ndarray], repeat: int = 3) -> tuple[float, np
     return best, result
 
 
-def speed(params: Mapping[str, Any]) -> Speed:
+def speed(p: Params) -> Speed:
     """Time the paper's Eq. 4 (a plain DP, strict ties) against the solver, at one K and at every K.
 
-    ``params``: ``seed``, ``n_labels``, ``speed_rows`` Dirichlet-random ``q`` rows and ``speed_k``. Both
+    ``p``: ``seed``, ``n_labels``, ``speed_rows`` Dirichlet-random ``q`` rows and ``speed_k``. Both
     are compiled first; each time is the best of three.
     """
-    n_labels, rows, k = params["n_labels"], params["speed_rows"], params["speed_k"]
-    rng = np.random.default_rng(params["seed"])
+    n_labels, rows, k = p.n_labels, p.speed_rows, p.speed_k
+    rng = np.random.default_rng(p.seed)
     check_problems(rng)  # the checks' draws come first: the same q as the chapter has always timed
     q = rng.dirichlet(np.ones(n_labels), size=rows)
     labels = rng.integers(n_labels, size=rows)

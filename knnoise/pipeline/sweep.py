@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,10 @@ def sweep_dir(name: str) -> Path:
 
 
 def _key(name: str, params: Mapping[str, Any], cell: Cell) -> str:
-    return joblib.hash({"name": name, "params": dict(params), "cell": cell.fields()})
+    """The cell's file name: a hash of the sweep's name, its parameters (a dataclass value, such as a
+    :class:`~knnoise.dnn.TrainOptions`, by its fields) and the cell."""
+    plain = {k: asdict(v) if is_dataclass(v) and not isinstance(v, type) else v for k, v in params.items()}
+    return joblib.hash({"name": name, "params": plain, "cell": cell.fields()})
 
 
 def _is_cell_file(payload) -> bool:
@@ -157,7 +160,7 @@ def run_sweep(
     params = dict(params or {})
     cells = list(cells)
     if not all(isinstance(c, Cell) for c in cells):
-        raise TypeError("cells must be knnoise.experiments.sweep.Cell records (see grid)")
+        raise TypeError("cells must be knnoise.pipeline.sweep.Cell records (see grid)")
     check_int("n_jobs", n_jobs)
     folder = sweep_dir(name)
     paths = {cell: folder / f"{_key(name, params, cell)}.json" for cell in cells}

@@ -1,4 +1,4 @@
-"""knnoise.experiments.engine: sweeps on a real Dask LocalCluster (2 worker processes), a worker killed
+"""knnoise.pipeline.engine: sweeps on a real Dask LocalCluster (2 worker processes), a worker killed
 mid-sweep, a sweep interrupted then resumed, an unreachable scheduler, a cache root workers cannot use."""
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from knnoise.book import parameters
 from knnoise.dnn.cached import is_cached
-from knnoise.experiments import concentration, engine
-from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import dnn_cell, noisy_labels, send_networks
-from knnoise.experiments.sweep import Cell, grid, run_sweep, sweep_dir
+from knnoise.experiments import concentration_knob
+from knnoise.pipeline import engine
+from knnoise.pipeline.data_spec import load_dataset
+from knnoise.pipeline.networks import cell_options, dnn_cell, noisy_labels, send_networks
+from knnoise.pipeline.sweep import Cell, grid, run_sweep, sweep_dir
 
 REPO = Path(__file__).resolve().parents[2]
 CELLS = grid({"uniform": [0.0, 0.25, 0.5], "flip": [0.1, 0.3]}, repeats=2)  # 10 cells
@@ -172,21 +174,20 @@ def test_a_chapter_s_networks_train_on_the_workers_as_in_the_kernel(cluster, tmp
     """send_networks: the clean network first, then the rest on the workers; afterwards the kernel's own
     calls load them (nothing left to train), with the numbers a kernel-only run gives."""
     schedule = {"model": "mnist", "epochs": 1, "lr": 0.003, "lr_halving_every": None}
-    params = {"dataset": "digits", "train_subset": 400, "test_subset": 100, "schedule": schedule, "seed": 0,
-              "device": "cpu", "gammas": [0.3], "dnn_concentrations": [0.0, 1.0], "dnn": True}  # fmt: skip
+    params = parameters("concentration", dataset="digits", train_subset=400, test_subset=100, epochs=1,
+                        lr=0.003, seed=0, device="cpu", gammas=[0.3], dnn_concentrations=[0.0, 1.0], dnn=True)
     cells = [Cell("flip", 0.3, 0), Cell("concentrated", 0.25, 0)]
     with engine.executor(cluster) as ex:
         rows = send_networks(cells, params, ex)
-        knobs = concentration.networks(params, executor=ex)
+        knobs = concentration_knob.networks(params, executor=ex)
     ds = load_dataset("digits", train_subset=400, test_subset=100)
     flip = noisy_labels(ds, "flip", 0.3, 0).labels
     assert is_cached(ds, ds.y_train, **schedule, seed=0)
     assert is_cached(ds, flip, **schedule, seed=0, train_outputs=False)
     monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "kernel-only"))  # this process only
-    alone = [dnn_cell(c, data_path=None, **{k: params[k] for k in ("dataset", "train_subset", "test_subset",
-             "schedule", "seed", "device")}) for c in cells]  # fmt: skip
+    alone = [dnn_cell(c, **cell_options(params)) for c in cells]
     assert rows.accuracy.tolist() == [r["accuracy"] for r in alone]
-    pd.testing.assert_frame_equal(knobs, concentration.networks(params), check_exact=True)
+    pd.testing.assert_frame_equal(knobs, concentration_knob.networks(params), check_exact=True)
 
 
 def test_an_unreachable_scheduler_fails_fast_naming_it(module_cache):

@@ -1,4 +1,4 @@
-"""knnoise.experiments.grid: a budgeted, resumable Fig. 4 grid — breadth-first order, the budget, rows
+"""knnoise.pipeline.grid: a budgeted, resumable Fig. 4 grid — breadth-first order, the budget, rows
 appended one network at a time, tables merged without duplicates, resumed runs equal to one run."""
 
 from __future__ import annotations
@@ -9,18 +9,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from knnoise.experiments import engine, grid, paper_results
-from knnoise.experiments.sweep import Cell
+from knnoise.book import parameters
+from knnoise.pipeline import engine, grid, paper_results
+from knnoise.pipeline.sweep import Cell
 
 REPO = Path(__file__).resolve().parents[2]
 
-PARAMS = {  # a smoke-scale Fig. 4 grid: 5 levels x 2 repeats, one epoch on 300 digits
+PARAMS = parameters(  # a smoke-scale Fig. 4 grid: 5 levels x 2 repeats, one epoch on 300 digits
+    "fig4_dnn", **{
     "dataset": "digits", "data_path": None, "train_subset": 300, "test_subset": 100, "seed": 0,
     "device": "cpu", "repeats": 2, "n_jobs": 1,
-    "schedule": {"model": "mnist", "epochs": 1, "lr": 0.01, "lr_halving_every": None},
+    "model": "mnist", "epochs": 1, "lr": 0.01, "lr_halving_every": None,
     "uniform_gammas": [0.0, 0.5], "flip_gammas": [0.45], "general_gammas": [0.5],
     "concentrated_gammas": [0.25],
-}  # fmt: skip
+})  # fmt: skip
 COMPARED = [
     "noise",
     "gamma",
@@ -41,13 +43,13 @@ def ticking_clock(step: float = 1.0):
 
 def _rows(folder) -> pd.DataFrame:
     merged = paper_results.merge_tables(paper_results.load_tables(folder).values())
-    key = {(c.noise, c.gamma, c.repeat): i for i, c in enumerate(grid.order(_levels(), PARAMS["repeats"]))}
+    key = {(c.noise, c.gamma, c.repeat): i for i, c in enumerate(grid.order(_levels(), PARAMS.repeats))}
     merged["order"] = [key[(n, g, r)] for n, g, r in merged[["noise", "gamma", "repeat"]].values]
     return merged.sort_values("order")[COMPARED].reset_index(drop=True)
 
 
 def _levels():
-    return {k: PARAMS[f"{k}_gammas"] for k in ("uniform", "flip", "general", "concentrated")}
+    return {k: getattr(PARAMS, f"{k}_gammas") for k in ("uniform", "flip", "general", "concentrated")}
 
 
 def test_order_is_breadth_first_clean_first_concentrated_last():

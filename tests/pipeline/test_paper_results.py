@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from knnoise.data import load
-from knnoise.experiments import paper_results
+from knnoise.pipeline import paper_results
 
 SCHEDULE = {"model": "mnist", "epochs": 20, "lr": 0.01, "lr_halving_every": 10}
 

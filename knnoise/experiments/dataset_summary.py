@@ -1,20 +1,19 @@
 """The data chapter: what a dataset holds — its sizes, examples of every class and the class balance.
 
-:func:`run` loads the dataset as the other chapters do (:func:`knnoise.experiments.datasets.load_dataset`),
+:func:`run` loads the dataset as the other chapters do (:func:`knnoise.pipeline.data_spec.load_dataset`),
 draws the stratified training subset the chapter describes, and tabulates the sizes and the share of the
 smallest and the largest class per split (the balance that uniform noise relies on, Sec. 3).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from knnoise.data import Dataset
-from knnoise.experiments.datasets import load_dataset
+from knnoise.pipeline.params import Params
 
 __all__ = ["DataResult", "class_balance", "run", "sizes"]
 
@@ -76,9 +75,9 @@ def class_balance(ds: Dataset) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def run(params: Mapping[str, Any]) -> DataResult:
-    """Load ``params["dataset"]`` (``data_path``), take the ``train_subset`` (seeded), tabulate it."""
-    full = load_dataset(params["dataset"], data_path=params["data_path"])
-    train_subset = params["train_subset"]
-    ds = full.subset(n_train=train_subset, seed=params["seed"]) if train_subset is not None else full
+def run(p: Params) -> DataResult:
+    """Load ``p.dataset`` (``data_path``), take the ``train_subset`` (seeded), tabulate it."""
+    full = p.data.with_subsets(train=None, test=None).load()
+    train_subset = p.train_subset
+    ds = full.subset(n_train=train_subset, seed=p.seed) if train_subset is not None else full
     return DataResult(full, ds, sizes(full, ds), class_balance(ds))

@@ -3,7 +3,7 @@
 A ``scheduler`` value names the engine (the book runner's ``--workers`` / ``--scheduler``, handed to
 each notebook as its ``scheduler`` parameter):
 
-- ``None``: in this process (:func:`~knnoise.experiments.sweep.run_sweep` without an executor);
+- ``None``: in this process (:func:`~knnoise.pipeline.sweep.run_sweep` without an executor);
 - an int ``N`` or ``"local:N"``: a ``distributed.LocalCluster`` of ``N`` worker processes, one thread
   each, started here and closed at the end;
 - ``"tcp://HOST:PORT"`` (or ``tls://``, ``ucx://``...): a running Dask scheduler (a ``LocalCluster`` the
@@ -85,7 +85,7 @@ def local_cluster(n_workers: int, **kwargs):
 
     Thread settings are Dask's (its nannies set ``OMP_NUM_THREADS=1``): a cell does not depend on them,
     since the torch thread count a network trains with travels in the cell's schedule
-    (:func:`knnoise.experiments.networks.pinned_schedule`) and is set inside the training call.
+    (:func:`knnoise.pipeline.networks.pinned_schedule`) and is set inside the training call.
     """
     from distributed import LocalCluster
 

@@ -1,15 +1,19 @@
-"""The chapters' datasets: :func:`knnoise.data.load` with the ``data_path`` convention, then a subset.
+"""The chapters' datasets: :func:`load_dataset` (:func:`knnoise.data.load` with the ``data_path``
+convention, then a subset) and :class:`DataSpec`, the chapter parameters that name one (``p.data``).
 
-Sweep cells call :func:`load_dataset` with plain parameters in whatever process runs them; the loaders
-cache what they read, so every call after the first is fast.
+Sweep cells receive a :class:`DataSpec` and load it in whatever process runs them; the loaders cache what
+they read, so every call after the first is fast.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 from knnoise import data
 from knnoise._checks import check_choice, check_int, check_seed
 
-__all__ = ["load_dataset"]
+__all__ = ["DataSpec", "load_dataset"]
 
 
 def load_dataset(
@@ -44,3 +48,23 @@ def load_dataset(
     if train_subset is None and test_subset is None:
         return full
     return full.subset(n_train=train_subset, n_test=test_subset, seed=seed)
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which data a chapter runs on: its ``dataset``, ``data_path``, ``train_subset``, ``test_subset`` and
+    ``seed`` parameters as one value (``p.data``; see :func:`load_dataset` for each one's meaning)."""
+
+    dataset: str
+    data_path: str | None = None
+    train_subset: int | None = None
+    test_subset: int | None = None
+    seed: int = 0
+
+    def load(self) -> data.Dataset:
+        """The dataset, subset as specified (:func:`load_dataset`)."""
+        return load_dataset(**dataclasses.asdict(self))
+
+    def with_subsets(self, train: int | None, test: int | None) -> DataSpec:
+        """The same data with other subset sizes (None: all), e.g. a K-NN's larger training set."""
+        return dataclasses.replace(self, train_subset=train, test_subset=test)

@@ -2,9 +2,11 @@
 
 import pytest
 
-from knnoise.experiments import data
+from knnoise.book import parameters
+from knnoise.experiments import dataset_summary
 
-PARAMS = {"dataset": "digits", "data_path": None, "train_subset": None, "seed": 0}
+VALUES = {"dataset": "digits", "data_path": None, "train_subset": None, "seed": 0}
+PARAMS = parameters("data", **VALUES)
 
 
 @pytest.fixture(autouse=True)
@@ -13,7 +15,7 @@ def _cache(tmp_path, monkeypatch):
 
 
 def test_sizes_of_the_whole_dataset_and_of_the_part_used():
-    result = data.run({**PARAMS, "train_subset": 500})
+    result = dataset_summary.run(parameters("data", **{**VALUES, "train_subset": 500}))
     sizes = result.sizes
     assert list(sizes.index) == ["whole dataset", "used here"]
     assert list(sizes["training examples"]) == [1437, 500]
@@ -23,12 +25,12 @@ def test_sizes_of_the_whole_dataset_and_of_the_part_used():
 
 
 def test_no_subset_uses_the_whole_dataset():
-    result = data.run(PARAMS)
+    result = dataset_summary.run(PARAMS)
     assert result.dataset is result.full
 
 
 def test_balance_names_the_smallest_and_largest_class_of_each_split():
-    result = data.run(PARAMS)
+    result = dataset_summary.run(PARAMS)
     balance = result.balance
     assert list(balance.index) == ["train", "test"]
     for split, row in balance.iterrows():
@@ -45,6 +47,7 @@ def test_balance_names_the_smallest_and_largest_class_of_each_split():
 
 
 def test_feature_datasets_report_their_dimension():
-    result = data.run({**PARAMS, "dataset": "synthetic", "train_subset": 100})
+    p = parameters("data", **{**VALUES, "dataset": "synthetic", "train_subset": 100})
+    result = dataset_summary.run(p)
     assert result.dataset.n_train == 100 and not result.dataset.is_image
     assert result.sizes["example shape"].iloc[0] == f"({result.full.dim},)"

@@ -10,7 +10,6 @@ two extremes are Eq. 3 with the global gamma (randomly spread) and ``1 - gamma``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -20,11 +19,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from knnoise.data import Dataset
-from knnoise.experiments.datasets import load_dataset
-from knnoise.experiments.networks import KNOB, alternative_matrix, send_networks
-from knnoise.experiments.sweep import Cell
 from knnoise.knn import NeighborGraph, clean_distribution, knn_accuracy, neighbor_graph
 from knnoise.noise import partially_concentrated
+from knnoise.pipeline.networks import KNOB, alternative_matrix, send_networks
+from knnoise.pipeline.params import Params
+from knnoise.pipeline.sweep import Cell
 from knnoise.theory import expected_accuracy, expected_accuracy_local
 
 __all__ = ["KnobSweep", "knn_sweep", "networks"]
@@ -129,10 +128,10 @@ class _Knob:
     P: np.ndarray  # (L, L) class c -> its alternative (c + L//2) mod L
 
 
-def _knob_rows(knob: _Knob, gamma: float, kappa: float, repeat: int, params) -> list[dict[str, Any]]:
+def _knob_rows(knob: _Knob, gamma: float, kappa: float, repeat: int, p: Params) -> list[dict[str, Any]]:
     """One draw of the knob: the measured vote and the local-rate prediction for every K."""
     ds, graph = knob.ds, knob.graph
-    ks, ties, seed = list(params["ks"]), params["ties"], params["seed"]
+    ks, ties, seed = list(p.ks), p.ties, p.seed
     corruption = partially_concentrated(knob.x_train, ds.y_train, gamma, kappa, seed=seed * 1000 + repeat)
     measured = knn_accuracy(graph, corruption.labels, ds.y_test, ks, ties=ties, expected=ties == "random")
     rows = []
@@ -146,17 +145,16 @@ def _knob_rows(knob: _Knob, gamma: float, kappa: float, repeat: int, params) -> 
     return rows
 
 
-def knn_sweep(params: Mapping[str, Any]) -> KnobSweep:
+def knn_sweep(p: Params) -> KnobSweep:
     """K-NN on the pixels for every gamma x concentration x repeat, with the local-rate Eq. 1-3.
 
-    ``params`` are the chapter's validated parameters (``dataset``, ``knn_train_subset``,
+    ``p``: the chapter's parameters (``dataset``, ``knn_train_subset``,
     ``test_subset``, ``gammas``, ``concentrations``, ``ks`` sorted, ``repeats``, ``ties``, ``seed``).
     """
-    ks, ties, seed = list(params["ks"]), params["ties"], params["seed"]
-    gammas = np.asarray(params["gammas"], dtype=float)
-    concentrations = np.asarray(params["concentrations"], dtype=float)
-    subsets = {"train_subset": params["knn_train_subset"], "test_subset": params["test_subset"]}
-    ds = load_dataset(params["dataset"], **subsets, seed=seed)
+    ks, ties = list(p.ks), p.ties
+    gammas = np.asarray(p.gammas, dtype=float)
+    concentrations = np.asarray(p.concentrations, dtype=float)
+    ds = p.data.with_subsets(train=p.knn_train_subset, test=p.test_subset).load()
     x_train = ds.flat("train")
     graph = neighbor_graph(x_train, ds.flat("test"), k_max=max(ks))
     clean = clean_distribution(graph, ds.y_train, ks, ds.n_classes)
@@ -164,8 +162,8 @@ def knn_sweep(params: Mapping[str, Any]) -> KnobSweep:
     rows = []
     for gamma in gammas:
         for kappa in tqdm(concentrations, desc=f"γ = {gamma:g}"):
-            for r in range(params["repeats"]):
-                rows += _knob_rows(knob, gamma, kappa, r, params)
+            for r in range(p.repeats):
+                rows += _knob_rows(knob, gamma, kappa, r, p)
     spread = {
         (g, k): expected_accuracy(clean[j], ds.y_test, [g], knob.P, [k], ties, progress=False)[0, 0]
         for g in gammas
@@ -174,19 +172,19 @@ def knn_sweep(params: Mapping[str, Any]) -> KnobSweep:
     return KnobSweep(ds, ks, gammas, concentrations, pd.DataFrame(rows), spread)
 
 
-def networks(params: Mapping[str, Any], *, executor: Executor | None = None) -> pd.DataFrame:
+def networks(p: Params, *, executor: Executor | None = None) -> pd.DataFrame:
     """One network per ``dnn_concentrations`` setting at the first gamma (none when ``dnn`` is False).
 
     The knob acts in the clean network's penultimate-feature space; a row per network: gamma,
-    concentration, its clean test accuracy and the achieved (selected) noise level. ``params["schedule"]``
+    concentration, its clean test accuracy and the achieved (selected) noise level. ``p.schedule``
     is the paper's MNIST net with the chapter's ``epochs`` and ``lr`` (the Fig. 4 settings, so the clean
-    network is shared). The networks are sweep cells (:func:`knnoise.experiments.networks.dnn_cell`),
-    trained where ``executor`` runs them (:func:`knnoise.experiments.engine.executor`; None: here).
+    network is shared). The networks are sweep cells (:func:`knnoise.pipeline.networks.dnn_cell`),
+    trained where ``executor`` runs them (:func:`knnoise.pipeline.engine.executor`; None: here).
     """
-    if not params["dnn"]:
+    if not p.dnn:
         return pd.DataFrame(columns=NETWORK_COLUMNS)
-    gamma = float(params["gammas"][0])
-    kappas = np.asarray(params["dnn_concentrations"], dtype=float).tolist()
+    gamma = float(p.gammas[0])
+    kappas = np.asarray(p.dnn_concentrations, dtype=float).tolist()
     cells = [Cell(KNOB, gamma, 0, concentration=kappa) for kappa in kappas]
-    table = send_networks(cells, params, executor, name="concentration_networks")
+    table = send_networks(cells, p, executor, name="concentration_networks")
     return table.rename(columns={"selected": "achieved gamma"})[NETWORK_COLUMNS]

@@ -1,7 +1,7 @@
 """A result does not depend on where it ran: Fig. 4's smoke sweep on a Dask cluster started the way a cluster
 user starts one — ``dask scheduler`` and two ``dask worker --nthreads 1`` processes, thread settings left to
 Dask (its nannies set ``OMP_NUM_THREADS=1``) — gives the in-process table bit for bit, also with a worker
-killed mid-sweep. The torch thread count travels in each cell's schedule (networks.pinned_schedule)."""
+killed mid-sweep. The torch thread count travels in each cell's schedule (p.schedule, made in the kernel)."""
 
 from __future__ import annotations
 
@@ -17,18 +17,22 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from knnoise.experiments import engine, fig4_dnn
-from knnoise.experiments.sweep import sweep_dir
+from knnoise.book import parameters
+from knnoise.experiments import fig4_dnn
+from knnoise.pipeline import engine
+from knnoise.pipeline.sweep import sweep_dir
 
 pytestmark = pytest.mark.slow
 
-PARAMS = {  # fig4_dnn under the smoke profile (notebooks/params/smoke.yml), two repeats, on fewer images
+# fig4_dnn under the smoke profile (notebooks/params/smoke.yml), two repeats, on fewer images
+PARAMS = parameters(
+    "fig4_dnn", **{
     "dataset": "digits", "data_path": None, "train_subset": 600, "test_subset": 200, "seed": 0,
     "device": "cpu", "n_jobs": 1, "repeats": 2,
-    "schedule": {"model": "mnist", "epochs": 1, "lr": 0.01, "lr_halving_every": None},
+    "model": "mnist", "epochs": 1, "lr": 0.01, "lr_halving_every": None,
     "uniform_gammas": [0.0, 0.5], "flip_gammas": [0.45], "general_gammas": [0.5],
     "concentrated_gammas": [0.25],
-}  # fmt: skip
+})  # fmt: skip
 STARTUP_TIMEOUT = 60.0
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from knnoise.experiments.sweep import Cell, grid, run_sweep, sweep_dir
+from knnoise.pipeline.sweep import Cell, grid, run_sweep, sweep_dir
 
 
 def _accuracy(cell: Cell, *, scale: float, log: str) -> list[dict]:
@@ -38,7 +38,7 @@ def test_grid_and_tidy_table(tmp_path):
 def test_a_cell_s_concentration_is_in_its_rows_and_key_only_when_set(tmp_path):
     import joblib
 
-    from knnoise.experiments.sweep import _key
+    from knnoise.pipeline.sweep import _key
 
     plain = Cell("uniform", 0.5, 1)
     old_key = joblib.hash(
