@@ -3,8 +3,9 @@
 Every name of a notebook's ``parameters`` cell (``notebooks/<name>.py``) has a constraint here; a test
 checks that the two list the same names. Shared groups: :data:`DATA` (dataset, data_path, train_subset,
 test_subset, seed), :data:`SCHEDULE` (model, epochs, lr, lr_halving_every) and :data:`RUN` (device, n_jobs,
-repeats, scheduler). A notebook using a group gets the group's derived entry: ``data`` (the data parameters it
-declares, as one dict) and ``schedule`` (the training schedule, as ``knnoise.pipeline.networks`` takes it).
+repeats, scheduler). A notebook using a group gets the group's derived entry, built once by the setup
+cell: ``data`` (the data parameters it declares, a :class:`~knnoise.pipeline.data_spec.DataSpec`) and
+``schedule`` (the training schedule, a :class:`knnoise.dnn.TrainOptions`).
 
 The choice lists are written out here, so that validating imports neither torch nor the data loaders;
 tests check that they agree with :data:`knnoise.data.DATASETS` and the model registry.
