@@ -84,8 +84,9 @@ def local_cluster(n_workers: int, **kwargs):
     bokeh, on a free port).
 
     Thread settings are Dask's (its nannies set ``OMP_NUM_THREADS=1``): a cell does not depend on them,
-    since the torch thread count a network trains with travels in the cell's schedule
-    (:func:`knnoise.pipeline.networks.pinned_schedule`) and is set inside the training call.
+    since the torch thread count a network trains with travels in the cell's schedule (``p.schedule``, a
+    :class:`~knnoise.dnn.TrainOptions` made in the kernel: :func:`knnoise.pipeline.networks.cell_options`)
+    and is set inside the training call.
     """
     from distributed import LocalCluster
 
