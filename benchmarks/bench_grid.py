@@ -77,8 +77,8 @@ def _accuracies(table: pd.DataFrame) -> pd.Series:
 
 
 def main() -> None:
+    torch.set_num_threads(2)  # before the parameters: p.schedule pins this process's thread count
     params = grid_parameters("quick", overrides=OVERRIDES)
-    torch.set_num_threads(2)  # what the cells pin (their thread count is this process's)
     times: dict[str, list[float]] = {"sweep": [], "grid": []}
     tables: dict[str, pd.DataFrame] = {}
     for _ in range(ROUNDS):

@@ -197,7 +197,7 @@ glue_values(theory_tie_gap=theorem_checks.tie_gap(ties))
 #
 # ## Speed against a plain DP of Eq. 4
 #
-# `knnoise.theorem_checks.reference.plain_eq4_accuracy` is Eq. 4 as written: for every $t = 1..K$, the nested
+# `knnoise.theory.reference.plain_eq4_accuracy` is Eq. 4 as written: for every $t = 1..K$, the nested
 # binomial sums over the other labels as a DP, compiled with numba and run in parallel like the solver.
 # Both are timed here on the same {glue:text}`theory_speed_rows` Dirichlet-random $q$ with $L$ =
 # {glue:text}`theory_n_labels` (after compilation; the best of three); `make bench` runs the full

@@ -91,8 +91,15 @@ def parameters(notebook: str, *, root: str | os.PathLike[str] | None = None, **v
     parameters cell (``notebooks/<notebook>.py`` under the book's ``root``) with ``values`` over them.
 
     For calling a chapter's functions from Python, and for tests:
-    ``fig4_dnn.run(parameters("fig4_dnn", dataset="digits", epochs=1))``. Raises :class:`ParameterError`
-    as :func:`setup` does.
+    ``fig4_dnn.run(parameters("fig4_dnn", dataset="digits", epochs=1))``. ``p.schedule`` pins torch's
+    thread count of the moment (set ``torch.set_num_threads`` first if you want another).
+
+    Raises
+    ------
+    ParameterError
+        As :func:`setup` does, and for a name the notebook's schema does not declare.
+    BookError
+        No book (``_toc.yml``) at ``root`` or above the working folder.
     """
     from knnoise.book.profiles import find_root, notebook_parameters
 

@@ -8,12 +8,15 @@ they read, so every call after the first is fast.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 
 from knnoise import data
 from knnoise._checks import check_choice, check_int, check_seed
 
 __all__ = ["DataSpec", "load_dataset"]
+
+_FEATURES_NEED_A_PATH = 'dataset="features" needs data_path: an .npz with x_train, y_train, x_test, y_test'
 
 
 def load_dataset(
@@ -42,7 +45,7 @@ def load_dataset(
     test_subset = check_int("test_subset", test_subset, allow_none=True)
     check_seed(seed)
     if dataset == "features" and data_path is None:
-        raise ValueError('dataset="features" needs data_path: an .npz with x_train, y_train, x_test, y_test')
+        raise ValueError(_FEATURES_NEED_A_PATH)
     options = {"features": {"path": data_path}, "cifar10": {"root": data_path}}.get(dataset, {})
     full = data.load(dataset, **{k: v for k, v in options.items() if v is not None})
     if train_subset is None and test_subset is None:
@@ -60,6 +63,20 @@ class DataSpec:
     train_subset: int | None = None
     test_subset: int | None = None
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        """Checked and stored canonical (Python ints, a str path): equal data hash equally in a sweep key."""
+        checked = {
+            "dataset": str(check_choice("dataset", self.dataset, data.DATASETS)),
+            "data_path": None if self.data_path is None else os.fspath(self.data_path),
+            "train_subset": check_int("train_subset", self.train_subset, allow_none=True),
+            "test_subset": check_int("test_subset", self.test_subset, allow_none=True),
+            "seed": check_int("seed", self.seed, minimum=0),
+        }
+        if checked["dataset"] == "features" and checked["data_path"] is None:
+            raise ValueError(_FEATURES_NEED_A_PATH)
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
 
     def load(self) -> data.Dataset:
         """The dataset, subset as specified (:func:`load_dataset`)."""

@@ -48,6 +48,8 @@ class Params(Mapping[str, Any]):
         return len(self._values)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # the slots themselves (before they are set, e.g. while unpickling)
+            raise AttributeError(name)
         try:
             return self._values[name]
         except KeyError:
@@ -63,6 +65,10 @@ class Params(Mapping[str, Any]):
 
     def __dir__(self) -> list[str]:
         return [*super().__dir__(), *self._values]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (and copied) as its notebook and values: a process pool or Dask worker can receive it."""
+        return (Params, (self._notebook, self._values))
 
     def __repr__(self) -> str:
         return f"Params({self._notebook!r}, {self._values!r})"

@@ -64,11 +64,25 @@ def sweep_dir(name: str) -> Path:
     return cache_dir() / "sweeps" / name
 
 
+def _plain(value: Any) -> Any:
+    """``value`` with every dataclass instance in it (a :class:`~knnoise.dnn.TrainOptions`, a
+    :class:`~knnoise.pipeline.data_spec.DataSpec`) as ``{class name: its fields}``, through lists, tuples
+    and dicts: a key that does not depend on where the class is defined."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {type(value).__name__: asdict(value)}
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
 def _key(name: str, params: Mapping[str, Any], cell: Cell) -> str:
-    """The cell's file name: a hash of the sweep's name, its parameters (a dataclass value, such as a
-    :class:`~knnoise.dnn.TrainOptions`, by its fields) and the cell."""
-    plain = {k: asdict(v) if is_dataclass(v) and not isinstance(v, type) else v for k, v in params.items()}
-    return joblib.hash({"name": name, "params": plain, "cell": cell.fields()})
+    """The cell's file name: a hash of the sweep's name, its parameters (dataclasses by their fields:
+    :func:`_plain`) and the cell."""
+    return joblib.hash({"name": name, "params": _plain(dict(params)), "cell": cell.fields()})
 
 
 def _is_cell_file(payload) -> bool:

@@ -60,6 +60,19 @@ def test_parameters_outside_a_notebook_are_the_setup_cell_s() -> None:
         parameters("nope")
 
 
+def test_params_pickle_and_copy_whole() -> None:
+    """A process pool or a Dask worker can receive a chapter's parameters (and copies are equal)."""
+    import copy
+    import pickle
+
+    p = parameters("fig4_dnn", dataset="digits", train_subset=300)
+    for q in (pickle.loads(pickle.dumps(p)), copy.copy(p), copy.deepcopy(p)):
+        assert list(q) == list(p) and q.ks == p.ks and q.schedule == p.schedule and q.data == p.data
+        np.testing.assert_array_equal(q.uniform_gammas, p.uniform_gammas)
+        with pytest.raises(AttributeError, match="read-only"):
+            q.ks = [1]
+
+
 def test_every_chapter_has_its_module_and_its_notebook_imports_it() -> None:
     import importlib
 

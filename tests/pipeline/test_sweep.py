@@ -136,3 +136,24 @@ def test_bad_input():
         run_sweep(_accuracy, [], name="../x")
     with pytest.raises(TypeError, match="Cell"):
         run_sweep(_accuracy, [("uniform", 0.1, 0)], name="x")
+
+
+def test_dataclass_parameters_are_keyed_by_their_fields_wherever_they_are():
+    import numpy as np
+
+    from knnoise.dnn import TrainOptions
+    from knnoise.pipeline.data_spec import DataSpec
+    from knnoise.pipeline.sweep import _key
+
+    cell = Cell("uniform", 0.5, 0)
+    data = DataSpec("digits", train_subset=300)
+    numpy_ints = DataSpec("digits", None, np.int64(300))
+    assert _key("n", {"data": data}, cell) == _key("n", {"data": numpy_ints}, cell)
+    assert _key("n", {"data": data}, cell) != _key("n", {"data": DataSpec("digits", train_subset=301)}, cell)
+    assert _key("n", {"data": data}, cell) != _key("n", {"data": {**data.__dict__}}, cell)  # not a dict
+    options = TrainOptions(epochs=1, lr=0.1, lr_halving_every=None, num_threads=1)
+    nested = {"runs": [options, (data,)], "by": {"a": options}}
+    same = {"runs": [options.replace(), (DataSpec("digits", train_subset=300),)], "by": {"a": options}}
+    assert _key("n", nested, cell) == _key("n", same, cell)
+    other = {"runs": [options.replace(epochs=2), (data,)], "by": {"a": options}}
+    assert _key("n", nested, cell) != _key("n", other, cell)
