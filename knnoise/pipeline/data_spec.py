@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from knnoise import data
 from knnoise._checks import check_choice, check_int, check_seed
@@ -40,17 +41,8 @@ def load_dataset(
     seed : int
         Seeds the subsets.
     """
-    check_choice("dataset", dataset, data.DATASETS)
-    train_subset = check_int("train_subset", train_subset, allow_none=True)
-    test_subset = check_int("test_subset", test_subset, allow_none=True)
-    check_seed(seed)
-    if dataset == "features" and data_path is None:
-        raise ValueError(_FEATURES_NEED_A_PATH)
-    options = {"features": {"path": data_path}, "cifar10": {"root": data_path}}.get(dataset, {})
-    full = data.load(dataset, **{k: v for k, v in options.items() if v is not None})
-    if train_subset is None and test_subset is None:
-        return full
-    return full.subset(n_train=train_subset, n_test=test_subset, seed=seed)
+    check_seed(seed)  # any seed the subsets take; the other values are checked by DataSpec
+    return DataSpec(dataset, data_path, train_subset, test_subset)._load(seed)
 
 
 @dataclass(frozen=True)
@@ -79,8 +71,16 @@ class DataSpec:
             object.__setattr__(self, name, value)
 
     def load(self) -> data.Dataset:
-        """The dataset, subset as specified (:func:`load_dataset`)."""
-        return load_dataset(**dataclasses.asdict(self))
+        """The dataset, subset as specified (its values were checked when it was made)."""
+        return self._load(self.seed)
+
+    def _load(self, seed: Any) -> data.Dataset:
+        options = {"features": {"path": self.data_path}, "cifar10": {"root": self.data_path}}
+        paths = {k: v for k, v in options.get(self.dataset, {}).items() if v is not None}
+        full = data.load(self.dataset, **paths)
+        if self.train_subset is None and self.test_subset is None:
+            return full
+        return full.subset(n_train=self.train_subset, n_test=self.test_subset, seed=seed)
 
     def with_subsets(self, train: int | None, test: int | None) -> DataSpec:
         """The same data with other subset sizes (None: all), e.g. a K-NN's larger training set."""
