@@ -3,6 +3,7 @@
     python -m knnoise.book.grid --profile paper --budget 9m            # a GPU lease: as much as fits
     python -m knnoise.book.grid --profile paper --workers 4            # a local Dask cluster, no budget
     python -m knnoise.book.grid --profile quick --budget 10m -p repeats 3
+    python -m knnoise.book.grid --profile quick --group 4                # stacked groups of 4 networks
 
 The chapter's parameters come from the profile exactly as the runner merges and validates them (defaults <
 globals < the profile's notebook overrides < ``-p``), so the grid trains the very networks (the same cache
@@ -82,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     engine = parser.add_mutually_exclusive_group()
     engine.add_argument("--workers", type=int, metavar="N", help="a Dask LocalCluster of N workers")
     engine.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler (tcp://HOST:PORT)")
+    engine.add_argument("--group", type=_group_arg, metavar="N", help="networks per stacked group in this "
+                        "process (default: as many as fit on a GPU, 1 on the CPU)")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--root", help="repository root (default: the current folder)")
     return parser
@@ -92,6 +95,16 @@ def _budget_arg(text: str) -> float:
         return parse_budget(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err).removeprefix("--budget ")) from None
+
+
+def _group_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
 
 
 def _prepare(args: argparse.Namespace) -> tuple[Params, Path, int | str | None]:
@@ -124,7 +137,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         with engine.executor(target) as ex:
             report = grid.run_grid(params, folder=folder, budget=args.budget, executor=ex,
-                                   slots=engine.worker_count(ex), progress=not args.no_progress)  # fmt: skip
+                                   slots=engine.worker_count(ex), group=args.group,
+                                   progress=not args.no_progress)  # fmt: skip
     except engine.EngineError as err:  # no scheduler there, or workers that cannot use the cache root
         print(f"error: {err}", file=sys.stderr)
         return EXIT_ERROR

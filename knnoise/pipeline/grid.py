@@ -35,6 +35,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
+from knnoise._checks import check_int
 from knnoise._io import cache_dir, read_json, write_json, write_text
 from knnoise.dnn import group_size, pick_device
 from knnoise.dnn.grouped import GROUP_MODELS
@@ -157,11 +158,12 @@ def _row(cell: Cell, options: Mapping[str, Any]) -> tuple[dict[str, Any], float]
 
 
 def _groupable(cell: Cell) -> bool:
-    return cell.noise != "concentrated" and not (cell.gamma == 0 and cell.repeat == 0)
+    """Every cell but the clean network's (the concentrated cells' groups start from its features)."""
+    return not (cell.gamma == 0 and cell.repeat == 0)
 
 
 def _train_group(cells: list[Cell], ds: Any, options: Mapping[str, Any], clock: _Clock) -> None:
-    """On a GPU: the networks of ``cells`` as one stacked group, into the training cache."""
+    """The networks of ``cells`` as one stacked group, into the training cache."""
     start = clock.now()
     trained = train_cells_grouped(
         ds, cells, options["schedule"], seed=options["data"].seed, device=options["device"]
@@ -171,8 +173,8 @@ def _train_group(cells: list[Cell], ds: Any, options: Mapping[str, Any], clock: 
 
 
 def _run_here(todo: Sequence[Cell], run: _Run, group: int) -> int:
-    """The cells in this process, in order; runs of randomly spread cells as groups of ``group`` (> 1: a
-    GPU), each started only if the whole group fits the budget."""
+    """The cells in this process, in order; runs of cells other than the clean network as groups of
+    ``group`` (if > 1), each started only if the whole group fits the budget."""
     trained, i = 0, 0
     while i < len(todo):
         batch = [todo[i]]
@@ -239,6 +241,7 @@ def run_grid(
     budget: float | None = None,
     executor: Executor | None = None,
     slots: int = 1,
+    group: int | None = None,
     progress: bool = True,
     now: Callable[[], float] = time.monotonic,
 ) -> GridReport:
@@ -255,7 +258,12 @@ def run_grid(
         Wall-time budget in seconds; None: until the grid is complete.
     executor, slots : Executor or None, int
         Run the cells there (a Dask executor, :func:`knnoise.pipeline.engine.executor`), ``slots`` at a
-        time (its worker count); None: in this process, one at a time.
+        time (its worker count); None: in this process, one at a time (or in groups, ``group``).
+    group : int or None
+        Networks per stacked group in this process (:func:`knnoise.dnn.train_group`; every cell but the
+        clean network, which the concentrated cells' labels start from). None: as many as fit on a GPU
+        (:func:`knnoise.dnn.group_size`), 1 on the CPU (grouping buys nothing there). Ignored with an
+        ``executor``.
     progress : bool
         A progress bar over the grid's networks.
     now : callable
@@ -265,6 +273,7 @@ def run_grid(
     -------
     GridReport
     """
+    group = check_int("group", group, minimum=1, allow_none=True)
     options = cell_options(p)
     ds = p.data.load()
     identity = _identity(p, ds.n_train)
@@ -277,9 +286,10 @@ def run_grid(
     folder.mkdir(parents=True, exist_ok=True)
     table = _Table(folder, identity, paper_results.provenance(str(device), root=folder))  # folder's commit
     clock = _Clock(budget, cache_dir() / "grid" / f"{table.stem}_{device.type}.json", now)
-    group = 1
-    if executor is None and device.type == "cuda" and identity["model"] in GROUP_MODELS:
-        group = group_size(ds, model=identity["model"], device=device)
+    if executor is not None or identity["model"] not in GROUP_MODELS:
+        group = 1
+    elif group is None:
+        group = group_size(ds, model=identity["model"], device=device) if device.type == "cuda" else 1
     with tqdm(total=len(cells), initial=len(cells) - len(todo), desc="grid", unit="net",
               disable=not progress) as bar:  # fmt: skip
         run = _Run(options, ds, table, clock, bar)

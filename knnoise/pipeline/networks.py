@@ -115,17 +115,22 @@ def noisy_network(
 def train_cells_grouped(
     ds: Dataset, cells: list[Cell], schedule: TrainOptions, *, seed: int = 0, device: str = "auto"
 ) -> int:
-    """Train the networks of randomly spread noise ``cells`` as groups (:func:`knnoise.dnn.train_group`).
+    """Train the networks of noise ``cells`` as groups (:func:`knnoise.dnn.train_group`).
 
     Each network lands in the cache entry its lone :func:`noisy_network` would use, so the sweep's cells
     then load instead of training; cells already cached are skipped. The clean network (``gamma = 0``,
-    repeat 0) and locally concentrated cells (they need the clean network's features) stay lone. Returns
-    the number of networks handed to the groups.
+    repeat 0) stays lone and is trained (or loaded) first when a locally concentrated cell needs its
+    features; then the concentrated cells join the group like the others. Knob cells (``concentration``
+    set) are left to the sweep. Returns the number of networks handed to the groups.
     """
-    todo = [c for c in cells if c.noise != "concentrated" and not (c.gamma == 0 and c.repeat == 0)]
+    todo = [c for c in cells if c.concentration is None and not (c.gamma == 0 and c.repeat == 0)]
     if not todo:
         return 0
-    labels = [noisy_labels(ds, c.noise, c.gamma, c.repeat, seed=seed).labels for c in todo]
+    embedding = None
+    if any(c.noise == "concentrated" for c in todo):
+        embedding = clean_network(ds, schedule, seed=seed, device=device).train_features
+    labels = [noisy_labels(ds, c.noise, c.gamma, c.repeat, seed=seed, embedding=embedding).labels
+              for c in todo]  # fmt: skip
     seeds = [seed + c.repeat for c in todo]
     options = schedule.replace(train_outputs=False)
     train_group_with(ds, labels, seeds, options, device=device, progress=False, cache=True)

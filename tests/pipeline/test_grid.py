@@ -11,6 +11,7 @@ import pytest
 
 from knnoise.book import parameters
 from knnoise.pipeline import engine, grid, paper_results
+from knnoise.pipeline.networks import train_cells_grouped
 from knnoise.pipeline.sweep import Cell
 
 REPO = Path(__file__).resolve().parents[2]
@@ -125,6 +126,50 @@ def test_the_table_holds_provenance_and_the_chapter_s_numbers(tmp_path, monkeypa
     assert mine.accuracy.tolist() == sweep.accuracy.tolist()
 
 
+def test_grouped_grids_give_the_lone_table_and_group_the_concentrated_cells(tmp_path, monkeypatch):
+    """Groups of networks (a GPU's way; here the CPU path of train_group, bitwise lone training) give the
+    lone grid's table; every cell but the clean network is grouped, the concentrated ones included (they
+    start from the clean network's features)."""
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache-lone"))
+    grid.run_grid(PARAMS, folder=tmp_path / "lone", progress=False)
+    groups = []
+
+    def counted(ds, cells, schedule, **kwargs):
+        groups.append([(c.noise, c.repeat) for c in cells])
+        return train_cells_grouped(ds, cells, schedule, **kwargs)
+
+    monkeypatch.setattr(grid, "train_cells_grouped", counted)
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache-grouped"))
+    report = grid.run_grid(PARAMS, folder=tmp_path / "grouped", group=3, progress=False)
+    assert (report.trained, report.missing) == (10, 0)
+    assert [len(g) for g in groups] == [3, 3, 3]  # the clean network alone, then 9 networks by 3
+    assert ("concentrated", 0) in groups[1] and ("concentrated", 1) in groups[2]
+    pd.testing.assert_frame_equal(_rows(tmp_path / "grouped"), _rows(tmp_path / "lone"), check_exact=True)
+    with pytest.raises(ValueError, match="group must be"):
+        grid.run_grid(PARAMS, folder=tmp_path / "lone", group=0, progress=False)
+
+
+def test_no_group_is_started_that_the_estimate_says_cannot_finish(tmp_path, monkeypatch):
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache"))
+    clock = [0.0]
+
+    def thirty_seconds_each(ds, cells, schedule, **kwargs):  # a group takes 30 fake seconds per network
+        clock[0] += 30.0 * len(cells)
+        return train_cells_grouped(ds, cells, schedule, **kwargs)
+
+    monkeypatch.setattr(grid, "train_cells_grouped", thirty_seconds_each)
+
+    def run(budget: float) -> grid.GridReport:
+        clock[0] = 0.0
+        return grid.run_grid(PARAMS, folder=tmp_path, group=3, budget=budget, now=lambda: clock[0],
+                             progress=False)  # fmt: skip
+
+    first = run(100.0)  # the clean network, then one group (the measurement: 90 s) leaves 10 s
+    assert (first.trained, first.missing, first.stopped_by_budget) == (4, 6, True)
+    assert run(80.0).trained == 0  # the remembered estimate: a group of 3 needs 90 s
+    assert run(95.0).trained == 3
+
+
 @pytest.mark.slow
 def test_on_dask_the_grid_gives_the_in_process_table(tmp_path, monkeypatch):
     monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache-here"))
@@ -156,6 +201,8 @@ def _cli(capsys, *argv: str) -> tuple[int, str, str]:
         (["--profile", "nope", "--out", "x"], "error: unknown profile 'nope'"),
         (["--profile", "smoke", "--out", "x", "-p", "repeats", "0"], "error: fig4_dnn: repeats must be"),
         (["--profile", "smoke", "--out", "x", "--scheduler", "nowhere"], "error: scheduler must be"),
+        (["--profile", "smoke", "--out", "x", "--group", "0"], "error: argument --group: must be a whole"),
+        (["--profile", "smoke", "--out", "x", "--group", "2", "--workers", "2"], "error: argument --workers"),
     ],
 )
 def test_the_command_refuses_bad_input_in_one_line(capsys, argv, message, tmp_path, monkeypatch):
