@@ -10,11 +10,17 @@ is measured (after an untimed warm-up network) before and after the groups (the 
 and the ratios use their mean.
 
 Also: the time of one training step (batch 256) of 4 networks alone, as the CPU loop, and vmapped
-(grouped convolutions), to show why the CPU default is the loop.
+(grouped convolutions), to show why the CPU default is the loop; then, to measure before speeding up the
+GPU path (issue 19), one training step of a group (32 on a GPU, 4 on the CPU) as the trainer takes it,
+under each candidate speed-up: as trained (float32; on CUDA cuDNN's convolutions use TF32, torch's
+default), TF32 matrix products too (CUDA), bf16 autocast, channels-last inputs (CUDA; the CPU loop is
+channels-last already); and a torch.profiler table of the as-trained step: its top operators and how
+much of the step's wall time the device is busy (low: launch-bound, where CUDA graphs would pay).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import numpy as np
@@ -30,6 +36,7 @@ from knnoise.dnn.models import build_model
 N_TRAIN, N_TEST, GAMMA = 6_000, 1_000, 0.2
 LONE = 2  # networks trained one at a time, before and after the groups
 SIZES = {"cpu": (1, 4, 16), "cuda": (1, 8, 32, 128)}  # group sizes by device type (a GPU: as many as fit)
+VARIANT_GROUP = {"cpu": 4, "cuda": 32}  # the group whose step the speed-up candidates are timed on
 
 
 def _noisy(y: np.ndarray, n: int) -> list[np.ndarray]:
@@ -90,6 +97,88 @@ def _step_times(dev: torch.device, g: int = 4, batch: int = 256, steps: int = 3)
     return times
 
 
+@contextlib.contextmanager
+def _tf32_matmul(on: bool):
+    before = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = on or before
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before
+
+
+def _group_step(dev: torch.device, g: int, *, bf16: bool = False, channels_last: bool = False, batch=256):
+    """One training step of ``g`` MNIST nets as the trainer takes it on ``dev`` (vmapped on a GPU, the
+    loop on the CPU), with the asked-for speed-ups."""
+    x = torch.rand(g, batch, 1, 28, 28, device=dev)
+    if channels_last:  # every network's slice x[g] (and the kernels) channels-last
+        x = x.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
+    y = torch.randint(0, 10, (g, batch), device=dev)
+    stack = _Stack([build_model("mnist", 10) for _ in range(g)], dev, dev.type == "cuda")
+    if channels_last:
+        for k, v in stack.params.items():
+            if v.ndim == 5:
+                stack.params[k] = v.detach().permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
+                stack.params[k].requires_grad_(True)
+    opt = torch.optim.Adam(stack.param_groups(1e-7), lr=0.01)
+
+    def step():
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = stack.logits(x)
+        losses = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="none")
+        opt.zero_grad(set_to_none=True)
+        losses.view(g, batch).mean(1).sum().backward()
+        opt.step()
+
+    return step
+
+
+def _variants(dev: torch.device) -> None:
+    """Seconds per training step of a group under each speed-up candidate, and the as-trained profile."""
+    g = VARIANT_GROUP[dev.type]
+    cuda = dev.type == "cuda"
+    candidates = {"as trained (float32)": {}, "bf16 autocast": {"bf16": True}}
+    if cuda:
+        candidates |= {"+ TF32 matmul": {"tf32": True}, "channels-last inputs": {"channels_last": True}}
+    steps = 10 if cuda else 2
+    base = None
+    print(f"one training step of a group of {g} ({'vmapped' if cuda else 'the CPU loop'}, batch 256):")
+    for name, options in candidates.items():
+        try:
+            with _tf32_matmul(options.pop("tf32", False)):
+                seconds = _per_step(_group_step(dev, g, **options), steps, dev)
+        except Exception as err:  # a candidate this torch or device cannot run is reported, not fatal
+            print(f"  {name:22s} failed: {type(err).__name__}: {str(err)[:120]}")
+            continue
+        base = base or seconds
+        print(f"  {name:22s} {seconds * 1000:8.1f} ms  {base / seconds:5.2f}x as trained")
+    _profile(dev, g)
+
+
+def _profile(dev: torch.device, g: int, steps: int = 3) -> None:
+    """torch.profiler over ``steps`` as-trained steps: the top operators by own device (CPU) time, and the
+    share of the wall time the device is busy."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step = _group_step(dev, g)
+    step()
+    cuda = dev.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    start = time.perf_counter()
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            step()
+        if cuda:
+            torch.cuda.synchronize(dev)
+    wall = time.perf_counter() - start
+    events = prof.key_averages()
+    key = "self_device_time_total" if cuda else "self_cpu_time_total"
+    busy = sum(getattr(e, key, 0.0) for e in events) / 1e6
+    print(f"profile of {steps} as-trained steps: wall {wall * 1000:.0f} ms, {'device' if cuda else 'CPU'} "
+          f"busy {busy * 1000:.0f} ms ({100 * busy / wall:.0f}%); top operators:")  # fmt: skip
+    print(events.table(sort_by=key, row_limit=8, max_name_column_width=40))
+
+
 def _per_step(step, steps: int, dev: torch.device) -> float:
     step()  # warm-up (oneDNN / cuDNN primitive selection)
     if dev.type == "cuda":
@@ -127,3 +216,4 @@ def main() -> None:
     ratios = f"loop {steps['alone'] / steps['loop']:.2f}x, vmap {steps['alone'] / steps['vmap']:.2f}x alone"
     each = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in steps.items())
     print(f"one training step of 4 networks (batch 256, 28x28): {each}; {ratios}")
+    _variants(dev)

@@ -24,6 +24,7 @@ from torch.nn import functional as F
 
 from knnoise.dnn._stacked import _Stack
 from knnoise.dnn._tensors import _EVAL_BATCH
+from knnoise.dnn.deadline import _check_time
 from knnoise.dnn.options import TrainOptions
 
 __all__: list[str] = []
@@ -188,7 +189,7 @@ def _fit(
     progress: bool,
 ) -> _Track:
     """The epochs: learning-rate schedule, one epoch of every network, clean validation, best checkpoints,
-    patience (per network)."""
+    patience (per network); after each epoch, the block's deadline (:func:`knnoise.dnn.deadline`)."""
     from tqdm.auto import tqdm
 
     shuffles = [torch.Generator().manual_seed(s) for s in seeds]
@@ -197,6 +198,7 @@ def _fit(
     desc = options.model if stack.size == 1 else f"{options.model} x{stack.size}"
     total = options.epochs * n_batches
     bar = tqdm(total=total, unit="batch", disable=not progress, leave=False, desc=desc)
+    started = time.monotonic()
     try:
         for epoch in range(1, options.epochs + 1):
             t_epoch = time.perf_counter()
@@ -212,6 +214,7 @@ def _fit(
                 bar.set_postfix(loss=f"{losses[0]:.3f}", val_acc=f"{val[0]:.3f}")
             if not any(track.active):
                 break
+            _check_time(stack.size, epoch, options.epochs, started)
     finally:
         bar.close()
     return track

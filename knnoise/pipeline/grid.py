@@ -11,9 +11,11 @@ one stopped, on this machine or another:
 - **breadth first** (:func:`order`): repeat 0 of every level of every noise model before any level gets a
   repeat 1, the clean network first (the locally concentrated cells start from its features) and the
   concentrated cells after the randomly spread ones;
-- **within the budget**: a network (or a group of networks on a GPU) is started only when its estimated
-  time fits in what is left; the estimate is the slowest network trained so far, remembered between runs
-  under ``$KNNOISE_CACHE/grid`` (without one, the first network is started regardless);
+- **within the budget**: a network (or a group of networks on a GPU, as many as fit) is started only when
+  its estimated time fits in what is left; the estimate is the slowest network trained so far, remembered
+  between runs under ``$KNNOISE_CACHE/grid``; without one, the first network or group is started and
+  the trainer's deadline (:func:`knnoise.dnn.deadline`) stops it after its first epoch if it cannot
+  finish, its measured epoch then sizing the next try;
 - **one row at a time**: every finished network is appended to this run's table atomically (the whole CSV
   rewritten through a temporary file), so an interrupted run keeps every network it finished; the networks
   themselves are in the training cache, so a Fig. 4 chapter run afterwards loads them.
@@ -37,7 +39,7 @@ from tqdm.auto import tqdm
 
 from knnoise._checks import check_int
 from knnoise._io import cache_dir, read_json, write_json, write_text
-from knnoise.dnn import group_size, pick_device
+from knnoise.dnn import OutOfTime, deadline, group_size, pick_device
 from knnoise.dnn.grouped import GROUP_MODELS
 from knnoise.pipeline import paper_results
 from knnoise.pipeline.networks import CLEAN_CELL, NOISE_KINDS, cell_options, dnn_cell, train_cells_grouped
@@ -138,11 +140,22 @@ class _Clock:
 
     def fits(self, networks: int, mode: str = "lone") -> bool:
         """Whether ``networks`` more (side by side, or as one group) would finish within the budget."""
+        return self.fitting(networks, mode) == max(networks, 1)
+
+    def fitting(self, networks: int, mode: str = "lone") -> int:
+        """How many of ``networks`` (side by side, or as one group) would finish within the budget: all
+        of them before anything was measured (the first run is the measurement; the trainer's deadline,
+        :meth:`deadline`, stops it after its first epoch if it cannot finish)."""
+        networks = max(networks, 1)
         if self.budget is None:
-            return True
-        if mode not in self.per_network:  # nothing measured yet: the first network is the measurement
-            return self.left() > 0
-        return self.per_network[mode] * max(networks, 1) <= self.left()
+            return networks
+        if mode not in self.per_network:
+            return networks if self.left() > 0 else 0
+        return min(networks, int(self.left() // self.per_network[mode]))
+
+    def deadline(self) -> float | None:
+        """Seconds left for :func:`knnoise.dnn.deadline` (None without a budget)."""
+        return None if self.budget is None else max(self.left(), 0.0)
 
     def record(self, seconds: float, networks: int = 1, mode: str = "lone") -> None:
         per = seconds / max(networks, 1)
@@ -162,34 +175,51 @@ def _groupable(cell: Cell) -> bool:
     return not (cell.gamma == 0 and cell.repeat == 0)
 
 
-def _train_group(cells: list[Cell], ds: Any, options: Mapping[str, Any], clock: _Clock) -> None:
-    """The networks of ``cells`` as one stacked group, into the training cache."""
+def _train_group(cells: list[Cell], ds: Any, options: Mapping[str, Any], clock: _Clock) -> bool:
+    """The networks of ``cells`` as one stacked group, into the training cache; False when the trainer's
+    deadline stopped it (its measured epochs are then the group estimate)."""
     start = clock.now()
-    trained = train_cells_grouped(
-        ds, cells, options["schedule"], seed=options["data"].seed, device=options["device"]
-    )
+    try:
+        with deadline(clock.deadline()):
+            trained = train_cells_grouped(
+                ds, cells, options["schedule"], seed=options["data"].seed, device=options["device"]
+            )
+    except OutOfTime as out:
+        clock.record(out.seconds_per_network, 1, "group")
+        return False
     if trained:
         clock.record(clock.now() - start, trained, "group")
+    return True
 
 
 def _run_here(todo: Sequence[Cell], run: _Run, group: int) -> int:
-    """The cells in this process, in order; runs of cells other than the clean network as groups of
-    ``group`` (if > 1), each started only if the whole group fits the budget."""
+    """The cells in this process, in order; runs of cells other than the clean network as groups of up to
+    ``group`` (if > 1), each as large as the budget says can finish. A group or network that the trainer's
+    deadline stops (:func:`knnoise.dnn.deadline`) leaves its estimate: a group is then tried smaller."""
     trained, i = 0, 0
     while i < len(todo):
-        batch = [todo[i]]
         if group > 1 and _groupable(todo[i]):
-            while len(batch) < group and i + len(batch) < len(todo) and _groupable(todo[i + len(batch)]):
-                batch.append(todo[i + len(batch)])
-            if not run.clock.fits(len(batch), "group"):
+            run_length = 1
+            while run_length < group and i + run_length < len(todo) and _groupable(todo[i + run_length]):
+                run_length += 1
+            batch = list(todo[i : i + run.clock.fitting(run_length, "group")])
+            if not batch:
                 break
-            _train_group(batch, run.ds, run.options, run.clock)
-        elif not run.clock.fits(1):
+            if not _train_group(batch, run.ds, run.options, run.clock):
+                continue  # measured now: the next try is sized by it
+        else:
+            batch = [todo[i]]
+            if not run.clock.fits(1):
+                break
+        try:
+            with deadline(run.clock.deadline()):
+                for cell in batch:  # a grouped network loads from the cache; a lone one trains
+                    start = run.clock.now()
+                    row, _ = _row(cell, run.options)
+                    run.finished(row, run.clock.now() - start if len(batch) == 1 else None)
+        except OutOfTime as out:
+            run.clock.record(out.seconds_per_network)
             break
-        for cell in batch:
-            start = run.clock.now()
-            row, _ = _row(cell, run.options)
-            run.finished(row, run.clock.now() - start if len(batch) == 1 else None)
         trained, i = trained + len(batch), i + len(batch)
     return trained
 

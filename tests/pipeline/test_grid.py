@@ -166,8 +166,27 @@ def test_no_group_is_started_that_the_estimate_says_cannot_finish(tmp_path, monk
 
     first = run(100.0)  # the clean network, then one group (the measurement: 90 s) leaves 10 s
     assert (first.trained, first.missing, first.stopped_by_budget) == (4, 6, True)
-    assert run(80.0).trained == 0  # the remembered estimate: a group of 3 needs 90 s
+    assert run(80.0).trained == 2  # the remembered estimate, 30 s a network: a group of 2, then none
     assert run(95.0).trained == 3
+    assert (run(10.0).trained, run(30.0).missing) == (0, 0)
+
+
+def test_a_group_the_deadline_stops_is_tried_again_smaller(tmp_path, monkeypatch):
+    from knnoise.dnn import OutOfTime
+
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache"))
+    sizes = []
+
+    def first_one_runs_out(ds, cells, schedule, **kwargs):
+        sizes.append(len(cells))
+        if len(sizes) == 1:  # stopped after 1 of 20 epochs of 2 s: 40 s per network
+            raise OutOfTime(networks=len(cells), epochs_done=1, epochs=20, seconds=2.0 * len(cells))
+        return train_cells_grouped(ds, cells, schedule, **kwargs)
+
+    monkeypatch.setattr(grid, "train_cells_grouped", first_one_runs_out)
+    report = grid.run_grid(PARAMS, folder=tmp_path, group=3, budget=100.0, now=lambda: 0.0, progress=False)
+    assert sizes == [3, 2, 2, 2, 2, 1]  # (a frozen clock) 100 s left fit 2 networks of 40 s at a time
+    assert (report.trained, report.missing) == (10, 0)
 
 
 @pytest.mark.slow
