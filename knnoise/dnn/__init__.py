@@ -8,7 +8,7 @@ labels with early stopping on clean validation labels, and the on-disk cache of 
   :class:`TrainOptions`) and :data:`PAPER_SCHEDULES`; one trainer for every run
   (:mod:`knnoise.dnn._trainer`, a lone network is a group of one; the epoch steps in
   :mod:`knnoise.dnn.loop`); :mod:`knnoise.dnn.result`: :class:`TrainResult`;
-- :mod:`knnoise.dnn.devices`: :func:`pick_device`; :mod:`knnoise.dnn.deadline`: :func:`deadline` (training
+- :mod:`knnoise.dnn.devices`: :func:`pick_device`; :mod:`knnoise.dnn.deadlines`: :func:`deadline` (training
   runs that would end after it stop early with :class:`OutOfTime`);
 - :mod:`knnoise.dnn.cached`: :func:`train_cached`, :func:`is_cached` (joblib under ``$KNNOISE_CACHE``,
   one entry per network keyed by :func:`~knnoise.dnn.cached.cache_key`);
@@ -19,7 +19,7 @@ Importing this package imports torch, never torchvision.
 """
 
 from knnoise.dnn.cached import is_cached, train_cached
-from knnoise.dnn.deadline import OutOfTime, deadline
+from knnoise.dnn.deadlines import OutOfTime, deadline
 from knnoise.dnn.densenet import DenseNet121, densenet121_features
 from knnoise.dnn.devices import pick_device
 from knnoise.dnn.grouped import group_size, train_group, train_group_with

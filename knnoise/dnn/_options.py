@@ -19,6 +19,7 @@ from knnoise.data import Dataset
 __all__: list[str] = []
 
 NORMALIZATIONS = ("auto", "unit", "per_pixel")
+PRECISIONS = ("float32", "bfloat16")
 _SEED_MAX = 2**32 - 1  # scikit-learn's random_state (the stratified split) takes at most 32 bits
 
 

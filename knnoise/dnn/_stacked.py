@@ -58,13 +58,25 @@ class _Stack:
         fast path on a GPU); ``False``: a loop of ``functional_call`` over the networks' slices, each in
         the CPU's channels-last layout (on the CPU oneDNN's grouped convolutions are slower than ``G``
         separate ones). Both give the same gradients to float rounding.
+    precision : {"float32", "bfloat16"}
+        The forward passes' arithmetic (:class:`knnoise.dnn.TrainOptions`): ``"bfloat16"`` runs them
+        under :func:`torch.autocast`, batch-norm on float32 inputs (vmap's batch-norm takes no bfloat16
+        input with float32 weights; a lone CUDA network's cuDNN batch-norm computes in float32 too); the
+        outputs are float32 either way.
     """
 
-    def __init__(self, nets: Sequence[nn.Module], device: torch.device, vectorize: bool) -> None:
+    def __init__(
+        self, nets: Sequence[nn.Module], device: torch.device, vectorize: bool, precision: str = "float32"
+    ) -> None:
         self.size = len(nets)
         self.vectorize = bool(vectorize)
+        self.autocast = precision == "bfloat16"
         self.keys = list(nets[0].state_dict().keys())  # the order of a lone network's state_dict
         self.template = copy.deepcopy(nets[0]).to("meta")
+        if self.autocast:
+            for m in self.template.modules():
+                if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
+                    m.register_forward_pre_hook(_float_inputs)
         self.both = _Both(self.template)
         params, buffers = stack_module_state(list(nets))
         self.channels_last = _CHANNELS_LAST and device.type == "cpu" and not self.vectorize
@@ -83,7 +95,15 @@ class _Stack:
         return functional_call(self.both, (params, buffers), (x,))
 
     def _map(self, fn: Any, params: dict, buffers: dict, x: torch.Tensor) -> Any:
-        """``fn`` of every network's slices and inputs ``x[g]``, stacked along a new first axis."""
+        """``fn`` of every network's slices and inputs ``x[g]``, stacked along a new first axis, in the
+        stack's precision; float32 outputs."""
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            out = self._map_each(fn, params, buffers, x)
+        if not self.autocast:
+            return out
+        return tuple(o.float() for o in out) if isinstance(out, tuple) else out.float()
+
+    def _map_each(self, fn: Any, params: dict, buffers: dict, x: torch.Tensor) -> Any:
         if self.vectorize:
             return vmap(fn)(params, buffers, x)
         outs = []
@@ -118,6 +138,11 @@ class _Stack:
         """Overwrite every network's weights with ``states[g]`` (lone ``state_dict`` layouts)."""
         for k, v in {**self.params, **self.buffers}.items():
             v.copy_(torch.stack([s[k] for s in states]).to(v.device))
+
+
+def _float_inputs(_module: nn.Module, inputs: tuple) -> tuple:
+    """A forward pre-hook: the module's tensor inputs as float32."""
+    return tuple(x.float() if isinstance(x, torch.Tensor) else x for x in inputs)
 
 
 def _param_groups(named: Iterable[tuple[str, torch.Tensor]], weight_decay: float) -> list[dict[str, Any]]:

@@ -141,7 +141,7 @@ def _train_group(
         for s in seeds:
             torch.manual_seed(s)
             nets.append(build_model(**config))
-        stack = _Stack(nets, dev, plan.vectorize)
+        stack = _Stack(nets, dev, plan.vectorize, options.precision)
         opt = torch.optim.Adam(stack.param_groups(options.weight_decay), lr=options.lr)
         data = _group_data(runs, dataset.y_train, splits, norms, x_train, dev)
         track = _fit(stack, opt, data, seeds, options, plan.progress)

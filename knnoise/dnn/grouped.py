@@ -88,6 +88,7 @@ def train_group(
     train_outputs: bool = True,
     progress: bool = True,
     num_threads: int | None = None,
+    precision: str = "float32",
     cache: bool = False,
     max_group: int | None = None,
     vectorize: bool | None = None,
@@ -106,7 +107,7 @@ def train_group(
     model : {"mnist", "allcnnc"}
         The architecture, shared (:data:`GROUP_MODELS`).
     epochs, batch_size, lr, lr_halving_every, val_fraction, width, weight_decay, patience, normalization, \
-train_outputs, progress, num_threads
+train_outputs, progress, num_threads, precision
         The shared schedule and options, as in :func:`knnoise.dnn.train`.
     device : str or torch.device
         See :func:`~knnoise.dnn.pick_device`.
@@ -134,6 +135,7 @@ train_outputs, progress, num_threads
         model=model, epochs=epochs, batch_size=batch_size, lr=lr, lr_halving_every=lr_halving_every,
         val_fraction=val_fraction, width=width, weight_decay=weight_decay, patience=patience,
         normalization=normalization, train_outputs=train_outputs, num_threads=num_threads,
+        precision=precision,
     )  # fmt: skip
     return train_group_with(
         dataset, labels_list, seeds, options, device=device, progress=progress, cache=cache,

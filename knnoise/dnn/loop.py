@@ -24,7 +24,7 @@ from torch.nn import functional as F
 
 from knnoise.dnn._stacked import _Stack
 from knnoise.dnn._tensors import _EVAL_BATCH
-from knnoise.dnn.deadline import _check_time
+from knnoise.dnn.deadlines import _check_time
 from knnoise.dnn.options import TrainOptions
 
 __all__: list[str] = []

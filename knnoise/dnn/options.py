@@ -3,9 +3,9 @@
 Everything that changes a trained network's numbers, apart from its data, labels and seed, is a field:
 the model, the schedule of Sec. 5 of the paper (epochs, batch size, learning rate and its halving,
 patience, the clean validation fraction), the width, the L2 penalty, the input normalisation, whether
-training-set outputs are kept, and the torch CPU thread count (it changes the order of the CPU's parallel
-sums). What does not (the device, the progress bar) is not. The object is passed down whole to the
-training loop, and :meth:`TrainOptions.key` is what the training cache hashes
+training-set outputs are kept, the torch CPU thread count (it changes the order of the CPU's parallel
+sums) and the arithmetic's precision. What does not (the device, the progress bar) is not. The object is
+passed down whole to the training loop, and :meth:`TrainOptions.key` is what the training cache hashes
 (:func:`knnoise.dnn.cached.cache_key`).
 
 Adding a training option is adding a field here (its check in :meth:`TrainOptions.__post_init__`), its
@@ -23,7 +23,7 @@ import numpy as np
 
 from knnoise._checks import check_choice, check_int, check_number, fail
 from knnoise.data import Dataset
-from knnoise.dnn._options import NORMALIZATIONS, _check_threads, _check_val_fraction
+from knnoise.dnn._options import NORMALIZATIONS, PRECISIONS, _check_threads, _check_val_fraction
 from knnoise.dnn.models import MODELS
 
 __all__ = ["TrainOptions"]
@@ -60,6 +60,11 @@ class TrainOptions:
         Keep the training set's features and softmax.
     num_threads : int
         Torch CPU threads during the run.
+    precision : {"float32", "bfloat16"}
+        The forward passes' arithmetic: ``"float32"`` (the paper's; on CUDA torch's default lets cuDNN's
+        convolutions use TF32), or ``"bfloat16"`` (:func:`torch.autocast`: convolutions and matrix
+        products in bfloat16; weights, gradients, the optimiser and the loss stay float32). A speed-up
+        for GPUs with bfloat16 units (issue 19); on CPUs without them it is several times slower.
     """
 
     model: str = "mnist"
@@ -74,6 +79,7 @@ class TrainOptions:
     normalization: str = "auto"
     train_outputs: bool = True
     num_threads: int | None = None
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
         if not isinstance(self.train_outputs, bool | np.bool_):
@@ -93,6 +99,7 @@ class TrainOptions:
             "normalization": str(check_choice("normalization", self.normalization, NORMALIZATIONS)),
             "train_outputs": bool(self.train_outputs),
             "num_threads": _check_threads(self.num_threads),
+            "precision": str(check_choice("precision", self.precision, PRECISIONS)),
         }
         for name, value in checked.items():
             object.__setattr__(self, name, value)
@@ -116,14 +123,18 @@ class TrainOptions:
         return self.lr * 0.5 ** ((epoch - 1) // halving) if halving else self.lr
 
     def key(self) -> dict[str, Any]:
-        """Every field by name, as plain values: the options' part of the cache key."""
-        return dataclasses.asdict(self)
+        """Every field by name, as plain values: the options' part of the cache key. ``precision`` only
+        when it is not ``"float32"``: the networks cached before the option existed keep their keys."""
+        key = dataclasses.asdict(self)
+        if key["precision"] == "float32":
+            del key["precision"]
+        return key
 
     def params(self, seed: int) -> dict[str, Any]:
         """The run's options and ``seed`` as :attr:`knnoise.dnn.TrainResult.params` lists them: in the
         order of :func:`~knnoise.dnn.train`'s signature, the seed after the learning-rate schedule."""
         params: dict[str, Any] = {}
-        for name, value in self.key().items():
+        for name, value in dataclasses.asdict(self).items():
             params[name] = value
             if name == "lr_halving_every":
                 params["seed"] = seed

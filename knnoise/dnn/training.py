@@ -75,6 +75,7 @@ def train(
     train_outputs: bool = True,
     progress: bool = True,
     num_threads: int | None = None,
+    precision: str = "float32",
     cache: bool = False,
 ) -> TrainResult:
     """Train a network on noisy labels, early-stopped on clean validation labels (Sec. 5 of the paper).
@@ -117,6 +118,9 @@ def train(
     num_threads : int or None
         Torch CPU threads during the call (restored afterwards); None: torch's setting when called. The
         count changes the CPU arithmetic, so it is part of the cache key and of ``TrainResult.params``.
+    precision : {"float32", "bfloat16"}
+        The forward passes' arithmetic (:class:`~knnoise.dnn.TrainOptions`): ``"float32"`` (the paper's)
+        or ``"bfloat16"`` autocast (faster on GPUs with bfloat16 units; slower on most CPUs).
     cache : bool
         Load the result from / store it in the on-disk cache (:func:`knnoise.dnn.train_cached`).
 
@@ -135,6 +139,7 @@ def train(
         model=model, epochs=epochs, batch_size=batch_size, lr=lr, lr_halving_every=lr_halving_every,
         val_fraction=val_fraction, width=width, weight_decay=weight_decay, patience=patience,
         normalization=normalization, train_outputs=train_outputs, num_threads=num_threads,
+        precision=precision,
     )  # fmt: skip
     run = {"seed": seed, "device": device, "progress": progress, "cache": cache}
     return train_with(dataset, noisy_train_labels, options, **run)

@@ -11,11 +11,12 @@ one stopped, on this machine or another:
 - **breadth first** (:func:`order`): repeat 0 of every level of every noise model before any level gets a
   repeat 1, the clean network first (the locally concentrated cells start from its features) and the
   concentrated cells after the randomly spread ones;
-- **within the budget**: a network (or a group of networks on a GPU, as many as fit) is started only when
-  its estimated time fits in what is left; the estimate is the slowest network trained so far, remembered
-  between runs under ``$KNNOISE_CACHE/grid``; without one, the first network or group is started and
-  the trainer's deadline (:func:`knnoise.dnn.deadline`) stops it after its first epoch if it cannot
-  finish, its measured epoch then sizing the next try;
+- **within the budget**: a network, or a group of networks (on a GPU: every cell but the clean network,
+  as many as fit), is started only when its estimated time fits in what is left; the estimate is the
+  slowest network trained so far, remembered between runs under ``$KNNOISE_CACHE/grid``; without one,
+  the first network or group is started and the trainer's deadline (:func:`knnoise.dnn.deadline`, in
+  this process) stops it after its first epoch if it cannot finish, its projection then sizing the next,
+  smaller try;
 - **one row at a time**: every finished network is appended to this run's table atomically (the whole CSV
   rewritten through a temporary file), so an interrupted run keeps every network it finished; the networks
   themselves are in the training cache, so a Fig. 4 chapter run afterwards loads them.
@@ -42,7 +43,14 @@ from knnoise._io import cache_dir, read_json, write_json, write_text
 from knnoise.dnn import OutOfTime, deadline, group_size, pick_device
 from knnoise.dnn.grouped import GROUP_MODELS
 from knnoise.pipeline import paper_results
-from knnoise.pipeline.networks import CLEAN_CELL, NOISE_KINDS, cell_options, dnn_cell, train_cells_grouped
+from knnoise.pipeline.networks import (
+    CLEAN_CELL,
+    NOISE_KINDS,
+    cell_options,
+    clean_network,
+    dnn_cell,
+    train_cells_grouped,
+)
 from knnoise.pipeline.params import Params
 from knnoise.pipeline.sweep import Cell, check_importable
 
@@ -128,15 +136,22 @@ class _Table:
 class _Clock:
     """The budget: seconds left, and per way of training (``"lone"``, ``"group"``) the slowest network so
     far, remembered under ``$KNNOISE_CACHE/grid`` per experiment, so that the next lease starts with an
-    estimate."""
+    estimate. A run the trainer's deadline stopped leaves a projection (``"<mode>:projected"``), used only
+    until a finished run of that mode has been measured."""
 
     def __init__(self, budget: float | None, memo: Path, now: Callable[[], float]) -> None:
         self.budget, self.memo, self.now, self.start = budget, memo, now, now()
-        saved = read_json(memo, check=lambda p: isinstance(p, dict))
-        self.per_network: dict[str, float] = {str(k): float(v) for k, v in (saved or {}).items()}
+        saved = read_json(memo, check=lambda p: isinstance(p, dict)) or {}
+        self.per_network: dict[str, float] = {
+            str(k): float(v) for k, v in saved.items() if isinstance(v, int | float) and 0 < v < float("inf")
+        }
 
     def left(self) -> float:
         return float("inf") if self.budget is None else self.budget - (self.now() - self.start)
+
+    def estimate(self, mode: str) -> float | None:
+        """Seconds per network of ``mode``: the slowest finished one, else the largest projection."""
+        return self.per_network.get(mode, self.per_network.get(f"{mode}:projected"))
 
     def fits(self, networks: int, mode: str = "lone") -> bool:
         """Whether ``networks`` more (side by side, or as one group) would finish within the budget."""
@@ -146,21 +161,23 @@ class _Clock:
         """How many of ``networks`` (side by side, or as one group) would finish within the budget: all
         of them before anything was measured (the first run is the measurement; the trainer's deadline,
         :meth:`deadline`, stops it after its first epoch if it cannot finish)."""
-        networks = max(networks, 1)
+        networks, per = max(networks, 1), self.estimate(mode)
         if self.budget is None:
             return networks
-        if mode not in self.per_network:
+        if per is None:
             return networks if self.left() > 0 else 0
-        return min(networks, int(self.left() // self.per_network[mode]))
+        return max(min(networks, int(self.left() // per)), 0)
 
     def deadline(self) -> float | None:
         """Seconds left for :func:`knnoise.dnn.deadline` (None without a budget)."""
         return None if self.budget is None else max(self.left(), 0.0)
 
-    def record(self, seconds: float, networks: int = 1, mode: str = "lone") -> None:
-        per = seconds / max(networks, 1)
-        self.per_network[mode] = max(per, self.per_network.get(mode, 0.0))
-        write_json(self.memo, self.per_network)
+    def record(self, seconds: float, networks: int = 1, mode: str = "lone", projected: bool = False) -> None:
+        """A run of ``networks`` took (or, ``projected``, would have taken) ``seconds``."""
+        per, key = seconds / max(networks, 1), f"{mode}:projected" if projected else mode
+        if per > 0:
+            self.per_network[key] = max(per, self.per_network.get(key, 0.0))
+            write_json(self.memo, self.per_network)
 
 
 def _row(cell: Cell, options: Mapping[str, Any]) -> tuple[dict[str, Any], float]:
@@ -175,38 +192,59 @@ def _groupable(cell: Cell) -> bool:
     return not (cell.gamma == 0 and cell.repeat == 0)
 
 
-def _train_group(cells: list[Cell], ds: Any, options: Mapping[str, Any], clock: _Clock) -> bool:
-    """The networks of ``cells`` as one stacked group, into the training cache; False when the trainer's
-    deadline stopped it (its measured epochs are then the group estimate)."""
-    start = clock.now()
-    try:
-        with deadline(clock.deadline()):
-            trained = train_cells_grouped(
-                ds, cells, options["schedule"], seed=options["data"].seed, device=options["device"]
-            )
-    except OutOfTime as out:
-        clock.record(out.seconds_per_network, 1, "group")
+def _run_length(todo: Sequence[Cell], i: int, most: int) -> int:
+    """How many groupable cells follow in a row from ``todo[i]`` (at most ``most``)."""
+    n = 0
+    while n < most and i + n < len(todo) and _groupable(todo[i + n]):
+        n += 1
+    return n
+
+
+def _clean_network_ready(run: _Run) -> bool:
+    """The clean network in this machine's cache, before a group with locally concentrated cells (their
+    labels start from its features): loaded, or trained lone within the budget; False when it cannot be."""
+    if not run.clock.fits(1):
         return False
-    if trained:
-        clock.record(clock.now() - start, trained, "group")
+    options = run.options
+    try:
+        with deadline(run.clock.deadline()):
+            clean_network(run.ds, options["schedule"], seed=options["data"].seed, device=options["device"])
+    except OutOfTime as out:
+        run.clock.record(out.seconds_per_network, projected=True)
+        return False
+    return True
+
+
+def _train_group(cells: list[Cell], run: _Run) -> bool:
+    """The networks of ``cells`` as one stacked model, into the training cache; False when the trainer's
+    deadline stopped it (its projection is then the group estimate)."""
+    options = run.options
+    try:
+        with deadline(run.clock.deadline()):
+            train_cells_grouped(run.ds, cells, options["schedule"], seed=options["data"].seed,
+                                device=options["device"], max_group=len(cells))  # fmt: skip
+    except OutOfTime as out:
+        run.clock.record(out.seconds_per_network, mode="group", projected=True)
+        return False
     return True
 
 
 def _run_here(todo: Sequence[Cell], run: _Run, group: int) -> int:
     """The cells in this process, in order; runs of cells other than the clean network as groups of up to
-    ``group`` (if > 1), each as large as the budget says can finish. A group or network that the trainer's
-    deadline stops (:func:`knnoise.dnn.deadline`) leaves its estimate: a group is then tried smaller."""
-    trained, i = 0, 0
+    ``group`` (if > 1), each as large as the budget says can finish. A group that the trainer's deadline
+    stops (:func:`knnoise.dnn.deadline`) leaves its projection, and the next try is smaller."""
+    trained, i, most = 0, 0, group
     while i < len(todo):
-        if group > 1 and _groupable(todo[i]):
-            run_length = 1
-            while run_length < group and i + run_length < len(todo) and _groupable(todo[i + run_length]):
-                run_length += 1
-            batch = list(todo[i : i + run.clock.fitting(run_length, "group")])
-            if not batch:
+        grouped = most > 1 and _groupable(todo[i])
+        if grouped:
+            batch = list(todo[i : i + run.clock.fitting(_run_length(todo, i, most), "group")])
+            needs_clean = any(c.noise == "concentrated" for c in batch)
+            if not batch or (needs_clean and not _clean_network_ready(run)):
                 break
-            if not _train_group(batch, run.ds, run.options, run.clock):
-                continue  # measured now: the next try is sized by it
+            start = run.clock.now()
+            if not _train_group(batch, run):
+                most = len(batch) - 1  # strictly smaller, whatever the clocks say
+                continue
         else:
             batch = [todo[i]]
             if not run.clock.fits(1):
@@ -214,13 +252,15 @@ def _run_here(todo: Sequence[Cell], run: _Run, group: int) -> int:
         try:
             with deadline(run.clock.deadline()):
                 for cell in batch:  # a grouped network loads from the cache; a lone one trains
-                    start = run.clock.now()
+                    began = run.clock.now()
                     row, _ = _row(cell, run.options)
-                    run.finished(row, run.clock.now() - start if len(batch) == 1 else None)
+                    run.finished(row, None if grouped else run.clock.now() - began)
+                    trained, i = trained + 1, i + 1
         except OutOfTime as out:
-            run.clock.record(out.seconds_per_network)
+            run.clock.record(out.seconds_per_network, projected=True)
             break
-        trained, i = trained + len(batch), i + len(batch)
+        if grouped:  # the group's time per network, its rows included
+            run.clock.record(run.clock.now() - start, len(batch), "group")
     return trained
 
 
@@ -304,6 +344,9 @@ def run_grid(
     GridReport
     """
     group = check_int("group", group, minimum=1, allow_none=True)
+    if group is not None and group > 1 and p.schedule.model not in GROUP_MODELS:
+        raise ValueError(f"group={group} needs a model that can be stacked ({', '.join(GROUP_MODELS)}), "
+                         f"got model={p.schedule.model!r}; leave group unset")  # fmt: skip
     options = cell_options(p)
     ds = p.data.load()
     identity = _identity(p, ds.n_train)

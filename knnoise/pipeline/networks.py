@@ -113,7 +113,13 @@ def noisy_network(
 
 
 def train_cells_grouped(
-    ds: Dataset, cells: list[Cell], schedule: TrainOptions, *, seed: int = 0, device: str = "auto"
+    ds: Dataset,
+    cells: list[Cell],
+    schedule: TrainOptions,
+    *,
+    seed: int = 0,
+    device: str = "auto",
+    max_group: int | None = None,
 ) -> int:
     """Train the networks of noise ``cells`` as groups (:func:`knnoise.dnn.train_group`).
 
@@ -121,7 +127,8 @@ def train_cells_grouped(
     then load instead of training; cells already cached are skipped. The clean network (``gamma = 0``,
     repeat 0) stays lone and is trained (or loaded) first when a locally concentrated cell needs its
     features; then the concentrated cells join the group like the others. Knob cells (``concentration``
-    set) are left to the sweep. Returns the number of networks handed to the groups.
+    set) are left to the sweep. ``max_group``: networks per stacked model (None: as many as fit,
+    :func:`knnoise.dnn.group_size`). Returns the number of networks handed to the groups.
     """
     todo = [c for c in cells if c.concentration is None and not (c.gamma == 0 and c.repeat == 0)]
     if not todo:
@@ -133,7 +140,8 @@ def train_cells_grouped(
               for c in todo]  # fmt: skip
     seeds = [seed + c.repeat for c in todo]
     options = schedule.replace(train_outputs=False)
-    train_group_with(ds, labels, seeds, options, device=device, progress=False, cache=True)
+    run = {"device": device, "progress": False, "cache": True, "max_group": max_group}
+    train_group_with(ds, labels, seeds, options, **run)
     return len(todo)
 
 

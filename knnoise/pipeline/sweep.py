@@ -66,10 +66,11 @@ def sweep_dir(name: str) -> Path:
 
 def _plain(value: Any) -> Any:
     """``value`` with every dataclass instance in it (a :class:`~knnoise.dnn.TrainOptions`, a
-    :class:`~knnoise.pipeline.data_spec.DataSpec`) as ``{class name: its fields}``, through lists, tuples
+    :class:`~knnoise.pipeline.data_spec.DataSpec`) as ``{class name: its fields}`` (or its ``key()``,
+    where it has one: :meth:`~knnoise.dnn.TrainOptions.key`, the training cache's), through lists, tuples
     and dicts: a key that does not depend on where the class is defined."""
     if is_dataclass(value) and not isinstance(value, type):
-        return {type(value).__name__: asdict(value)}
+        return {type(value).__name__: value.key() if callable(getattr(value, "key", None)) else asdict(value)}
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):

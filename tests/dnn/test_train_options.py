@@ -25,6 +25,8 @@ def test_values_are_checked_canonical_and_frozen():
     with pytest.raises(TypeError, match="unexpected keyword argument 'device'"):
         TrainOptions(epochs=1, lr=0.1, lr_halving_every=None, device="cpu")  # no option
     assert TrainOptions(**PAPER_SCHEDULES["mnist"]).rate(11) == 0.005
+    with pytest.raises(ValueError, match="precision must be one of .*'float32', 'bfloat16'.*, got 'fp16'"):
+        TrainOptions(epochs=1, lr=0.1, lr_halving_every=None, precision="fp16")
 
 
 def test_replace_checks_again_and_the_with_front_doors_take_only_options(digits):
@@ -49,7 +51,9 @@ def test_for_dataset_resolves_auto_normalisation_and_checks_the_split(digits):
 def test_key_and_params_hold_every_option(digits):
     options = TrainOptions(epochs=2, lr=0.1, lr_halving_every=1, num_threads=1).for_dataset(digits)
     fields = [f.name for f in dataclasses.fields(TrainOptions)]
-    assert list(options.key()) == fields
+    assert list(options.key()) == [f for f in fields if f != "precision"]  # float32: the keys of old entries
+    assert list(options.replace(precision="bfloat16").key()) == fields
     assert list(options.params(7)) == fields[:5] + ["seed"] + fields[5:]  # train()'s order
     key = cache_key(digits, digits.y_train, 7, options)
     assert key["version"] == CACHE_VERSION and key["seed"] == 7 and key["options"] == options.key()
+    assert cache_key(digits, digits.y_train, 7, options.replace(precision="bfloat16")) != key

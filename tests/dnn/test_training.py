@@ -39,6 +39,7 @@ def test_learns_digits_above_90_percent(clean_run, digits):
     assert list(r.params) == [
         "dataset", "n_train", "n_test", "model", "epochs", "batch_size", "lr", "lr_halving_every", "seed",
         "val_fraction", "width", "weight_decay", "patience", "normalization", "train_outputs", "num_threads",
+        "precision",
     ]  # fmt: skip
     assert r.model_config == {"name": "mnist", "n_classes": 10, "in_channels": 1, "image_size": (8, 8),
                               "width": 1.0}  # fmt: skip

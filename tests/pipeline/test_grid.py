@@ -4,6 +4,7 @@ appended one network at a time, tables merged without duplicates, resumed runs e
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,7 @@ import pytest
 
 from knnoise.book import parameters
 from knnoise.pipeline import engine, grid, paper_results
-from knnoise.pipeline.networks import train_cells_grouped
+from knnoise.pipeline.networks import clean_network, train_cells_grouped
 from knnoise.pipeline.sweep import Cell
 
 REPO = Path(__file__).resolve().parents[2]
@@ -187,6 +188,46 @@ def test_a_group_the_deadline_stops_is_tried_again_smaller(tmp_path, monkeypatch
     report = grid.run_grid(PARAMS, folder=tmp_path, group=3, budget=100.0, now=lambda: 0.0, progress=False)
     assert sizes == [3, 2, 2, 2, 2, 1]  # (a frozen clock) 100 s left fit 2 networks of 40 s at a time
     assert (report.trained, report.missing) == (10, 0)
+
+
+def test_a_clean_network_missing_here_is_trained_lone_before_a_concentrated_group(tmp_path, monkeypatch):
+    from knnoise.dnn import OutOfTime
+
+    folder = tmp_path / "tables"
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "elsewhere"))  # another machine: the clean row only
+    assert grid.run_grid(PARAMS, folder=folder, budget=4.0, now=ticking_clock(), progress=False).trained == 1
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "here"))
+    events = []
+
+    def clean_stopped(*args, **kwargs):
+        events.append("clean")
+        raise OutOfTime(networks=1, epochs_done=1, epochs=20, seconds=50.0)
+
+    def grouped(ds, cells, schedule, **kwargs):
+        events.append(sorted({c.noise for c in cells}))
+        return train_cells_grouped(ds, cells, schedule, **kwargs)
+
+    monkeypatch.setattr(grid, "clean_network", clean_stopped)
+    monkeypatch.setattr(grid, "train_cells_grouped", grouped)
+    report = grid.run_grid(PARAMS, folder=folder, group=4, budget=100.0, now=lambda: 0.0, progress=False)
+    assert (report.trained, events) == (0, ["clean"])  # the group of 4 holds a concentrated cell: it waits
+    (memo,) = (tmp_path / "here" / "grid").glob("*.json")
+    assert json.loads(memo.read_text()) == {"lone:projected": 1000.0}  # a lone estimate, not the group's
+    events.clear()
+    def clean_counted(*args, **kwargs):
+        events.append("clean")
+        return clean_network(*args, **kwargs)
+
+    monkeypatch.setattr(grid, "clean_network", clean_counted)
+    report = grid.run_grid(PARAMS, folder=folder, group=4, progress=False)
+    assert report.trained == 9 and events[:2] == ["clean", ["concentrated", "flip", "general", "uniform"]]
+
+
+def test_a_run_measured_at_zero_seconds_leaves_no_estimate(tmp_path, monkeypatch):
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache"))
+    report = grid.run_grid(PARAMS, folder=tmp_path, budget=10.0, now=lambda: 0.0, progress=False)
+    assert (report.trained, report.missing) == (10, 0)  # a frozen clock: every network "took" 0 s
+    assert not list((tmp_path / "cache" / "grid").glob("*.json"))
 
 
 @pytest.mark.slow

@@ -1,10 +1,11 @@
 """A wall-time deadline for the training runs of a block: :func:`deadline` and :class:`OutOfTime`.
 
-A run in short leases (a GPU for minutes, :mod:`knnoise.pipeline.grid`) must not start what it cannot
-finish. Inside ``with deadline(seconds):`` every training run (lone or a stacked group) measures its
-first epoch and, after every epoch, projects when it would end: if that is past the deadline it stops at
-once with :class:`OutOfTime`, which carries the measured time, so the caller can size what it starts next.
-Nothing is cached or returned for the stopped networks; no number of a run that finishes changes.
+A run in short leases (a GPU for minutes, :mod:`knnoise.pipeline.grid`) must not start what it cannot finish.
+Inside ``with deadline(seconds):`` every training run of this thread (lone or a stacked group; not a run on a
+Dask worker) measures its first epoch and, after every epoch, projects when it would end: if that is past the
+deadline it stops at once with :class:`OutOfTime`, which carries the measured time, so the caller can size
+what it starts next. Nothing is cached or returned for the stopped networks; no number of a run that finishes
+changes.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class OutOfTime(RuntimeError):
             f"{seconds / epochs_done:.1f} s an epoch it would end after the deadline"
         )
 
+    def __reduce__(self) -> tuple:  # pickles whole (a run on a Dask worker, a copy)
+        return OutOfTime, (self.networks, self.epochs_done, self.epochs, self.seconds)
+
     @property
     def seconds_per_network(self) -> float:
         """The whole run's projected wall time per network (all ``epochs``)."""
@@ -49,8 +53,9 @@ class OutOfTime(RuntimeError):
 
 @contextlib.contextmanager
 def deadline(seconds: float | None) -> Iterator[None]:
-    """Training runs in this block stop with :class:`OutOfTime` as soon as they would end more than
-    ``seconds`` from now (None: no deadline).
+    """Training runs in this block, in this thread, stop with :class:`OutOfTime` as soon as they would end
+    more than ``seconds`` from now (None: no new deadline). Inside another block the earlier of the two
+    deadlines holds.
 
     Raises
     ------
@@ -58,7 +63,9 @@ def deadline(seconds: float | None) -> Iterator[None]:
         ``seconds`` is not a finite number >= 0 or None.
     """
     seconds = check_number("seconds", seconds, low=0.0, allow_none=True)
-    at = None if seconds is None else time.monotonic() + seconds
+    outer = _DEADLINE.get()
+    at = outer if seconds is None else time.monotonic() + seconds
+    at = at if outer is None else min(at, outer)
     token = _DEADLINE.set(at)
     try:
         yield

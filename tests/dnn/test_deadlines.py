@@ -1,4 +1,4 @@
-"""knnoise.dnn.deadline: a training run that would end after the block's deadline stops after an epoch
+"""knnoise.dnn.deadlines: a training run that would end after the block's deadline stops after an epoch
 with OutOfTime (nothing cached); one that fits gives the numbers it gives without a deadline."""
 
 from __future__ import annotations
@@ -44,3 +44,21 @@ def test_a_run_within_its_deadline_is_unchanged():
 def test_a_bad_deadline_is_refused(seconds, error):
     with pytest.raises(error, match="seconds must be"), deadline(seconds):
         pass
+
+
+def test_the_earlier_deadline_holds_and_out_of_time_pickles(monkeypatch):
+    import pickle
+
+    from knnoise.dnn import deadlines as module
+
+    with deadline(3600):
+        outer = module._DEADLINE.get()
+        with deadline(None):
+            assert module._DEADLINE.get() == outer  # None adds no deadline, nor lifts the outer one
+        with deadline(7200):
+            assert module._DEADLINE.get() == outer
+        with deadline(1):
+            assert module._DEADLINE.get() < outer
+    assert module._DEADLINE.get() is None
+    out = pickle.loads(pickle.dumps(OutOfTime(networks=4, epochs_done=2, epochs=20, seconds=8.0)))
+    assert (out.networks, out.seconds_per_network, str(out)) == (4, 20.0, str(OutOfTime(4, 2, 20, 8.0)))
