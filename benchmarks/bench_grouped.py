@@ -14,8 +14,9 @@ Also: the time of one training step (batch 256) of 4 networks alone, as the CPU 
 GPU path (issue 19), one training step of a group (32 on a GPU, 4 on the CPU) as the trainer takes it,
 under each candidate speed-up: as trained (float32; on CUDA cuDNN's convolutions use TF32, torch's
 default), TF32 matrix products too (CUDA), bf16 autocast, channels-last inputs (CUDA; the CPU loop is
-channels-last already); and a torch.profiler table of the as-trained step: its top operators and how
-much of the step's wall time the device is busy (low: launch-bound, where CUDA graphs would pay).
+channels-last already; vmap may lay the merged slices out again); on a GPU also the largest group's whole
+run in bfloat16; and a torch.profiler table of the as-trained step: its top operators and, on a GPU, how
+much of the step's wall time the GPU is busy (low: launch-bound, where CUDA graphs would pay).
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ def _group_step(dev: torch.device, g: int, *, bf16: bool = False, channels_last:
     if channels_last:  # every network's slice x[g] (and the kernels) channels-last
         x = x.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
     y = torch.randint(0, 10, (g, batch), device=dev)
-    stack = _Stack([build_model("mnist", 10) for _ in range(g)], dev, dev.type == "cuda")
+    precision = "bfloat16" if bf16 else "float32"
+    stack = _Stack([build_model("mnist", 10) for _ in range(g)], dev, dev.type == "cuda", precision)
     if channels_last:
         for k, v in stack.params.items():
             if v.ndim == 5:
@@ -123,9 +125,7 @@ def _group_step(dev: torch.device, g: int, *, bf16: bool = False, channels_last:
     opt = torch.optim.Adam(stack.param_groups(1e-7), lr=0.01)
 
     def step():
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-            logits = stack.logits(x)
-        losses = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="none")
+        losses = F.cross_entropy(stack.logits(x).flatten(0, 1), y.flatten(), reduction="none")
         opt.zero_grad(set_to_none=True)
         losses.view(g, batch).mean(1).sum().backward()
         opt.step()
@@ -150,8 +150,9 @@ def _variants(dev: torch.device) -> None:
         except Exception as err:  # a candidate this torch or device cannot run is reported, not fatal
             print(f"  {name:22s} failed: {type(err).__name__}: {str(err)[:120]}")
             continue
-        base = base or seconds
-        print(f"  {name:22s} {seconds * 1000:8.1f} ms  {base / seconds:5.2f}x as trained")
+        base = seconds if name.startswith("as trained") else base
+        ratio = f"{base / seconds:5.2f}x as trained" if base else "(as trained failed)"
+        print(f"  {name:22s} {seconds * 1000:8.1f} ms  {ratio}")
     _profile(dev, g)
 
 
@@ -163,6 +164,8 @@ def _profile(dev: torch.device, g: int, steps: int = 3) -> None:
     step = _group_step(dev, g)
     step()
     cuda = dev.type == "cuda"
+    if cuda:
+        torch.cuda.synchronize(dev)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     start = time.perf_counter()
     with profile(activities=activities) as prof:
@@ -174,8 +177,8 @@ def _profile(dev: torch.device, g: int, steps: int = 3) -> None:
     events = prof.key_averages()
     key = "self_device_time_total" if cuda else "self_cpu_time_total"
     busy = sum(getattr(e, key, 0.0) for e in events) / 1e6
-    print(f"profile of {steps} as-trained steps: wall {wall * 1000:.0f} ms, {'device' if cuda else 'CPU'} "
-          f"busy {busy * 1000:.0f} ms ({100 * busy / wall:.0f}%); top operators:")  # fmt: skip
+    share = f", the GPU busy {busy * 1000:.0f} ms ({100 * busy / wall:.0f}%)" if cuda else ""
+    print(f"profile of {steps} as-trained steps: wall {wall * 1000:.0f} ms{share}; top operators:")
     print(events.table(sort_by=key, row_limit=8, max_name_column_width=40))
 
 
@@ -212,6 +215,11 @@ def main() -> None:
     for g, seconds in group.items():
         print(f"  group of {g:3d}:  {seconds:7.2f} s           -> {3600 / seconds:7.0f} networks/h, "
               f"{lone / seconds:5.2f}x one at a time")  # fmt: skip
+    if dev.type == "cuda":  # on the CPU bfloat16 is several times slower (the step times below)
+        g = max(sizes)
+        seconds = _grouped(ds, labels[:g], {**kwargs, "precision": "bfloat16"})
+        print(f"  group of {g:3d} in bfloat16: {seconds:7.2f} s -> {3600 / seconds:7.0f} networks/h, "
+              f"{group[g] / seconds:5.2f}x the float32 group")  # fmt: skip
     steps = _step_times(dev)
     ratios = f"loop {steps['alone'] / steps['loop']:.2f}x, vmap {steps['alone'] / steps['vmap']:.2f}x alone"
     each = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in steps.items())

@@ -64,7 +64,7 @@ def deadline(seconds: float | None) -> Iterator[None]:
     """
     seconds = check_number("seconds", seconds, low=0.0, allow_none=True)
     outer = _DEADLINE.get()
-    at = outer if seconds is None else time.monotonic() + seconds
+    at = outer if seconds is None else _clock() + seconds
     at = at if outer is None else min(at, outer)
     token = _DEADLINE.set(at)
     try:
@@ -73,13 +73,18 @@ def deadline(seconds: float | None) -> Iterator[None]:
         _DEADLINE.reset(token)
 
 
+def _clock() -> float:
+    """The deadline's clock (:func:`time.monotonic`); a run's start is read from it too."""
+    return time.monotonic()
+
+
 def _check_time(networks: int, epochs_done: int, epochs: int, started: float) -> None:
     """Raise :class:`OutOfTime` when the remaining epochs (and one more for the outputs) at the mean epoch
     time so far would end after the block's deadline."""
     at = _DEADLINE.get()
     if at is None or epochs_done >= epochs:
         return
-    now = time.monotonic()
+    now = _clock()
     per_epoch = (now - started) / epochs_done
     if now + per_epoch * (epochs - epochs_done + 1) > at:
         raise OutOfTime(networks, epochs_done, epochs, now - started)

@@ -24,7 +24,7 @@ from torch.nn import functional as F
 
 from knnoise.dnn._stacked import _Stack
 from knnoise.dnn._tensors import _EVAL_BATCH
-from knnoise.dnn.deadlines import _check_time
+from knnoise.dnn.deadlines import _check_time, _clock
 from knnoise.dnn.options import TrainOptions
 
 __all__: list[str] = []
@@ -198,7 +198,7 @@ def _fit(
     desc = options.model if stack.size == 1 else f"{options.model} x{stack.size}"
     total = options.epochs * n_batches
     bar = tqdm(total=total, unit="batch", disable=not progress, leave=False, desc=desc)
-    started = time.monotonic()
+    started = _clock()
     try:
         for epoch in range(1, options.epochs + 1):
             t_epoch = time.perf_counter()

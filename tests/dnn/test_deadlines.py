@@ -22,10 +22,12 @@ def test_a_run_that_cannot_finish_stops_after_its_first_epoch(tmp_path, monkeypa
     assert (out.networks, out.epochs_done, out.epochs) == (1, 1, 3) and out.seconds > 0
     assert out.seconds_per_network == pytest.approx(out.seconds * 3)
     assert not is_cached(DIGITS, DIGITS.y_train, seed=0, **QUICK)
-    with deadline(0.0), pytest.raises(OutOfTime) as grouped:  # a group: per network, the group's time / G
-        train_group(DIGITS, [DIGITS.y_train] * 2, [0, 1], **QUICK)
+    with pytest.raises(OutOfTime) as grouped, deadline(0.0):  # a group: per network, the group's time / G
+        train_group(DIGITS, [DIGITS.y_train] * 2, [0, 1], cache=True, **QUICK)
     assert grouped.value.networks == 2
     assert grouped.value.seconds_per_network == pytest.approx(grouped.value.seconds * 3 / 2)
+    assert not any(is_cached(DIGITS, DIGITS.y_train, seed=s, **QUICK) for s in (0, 1))
+    assert train(DIGITS, DIGITS.y_train, seed=0, **QUICK).best_epoch >= 1  # the block left: no deadline
 
 
 def test_a_run_within_its_deadline_is_unchanged():

@@ -6,25 +6,27 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
 from knnoise.book import parameters
+from knnoise.dnn import _trainer
 from knnoise.pipeline import engine, grid, paper_results
 from knnoise.pipeline.networks import clean_network, train_cells_grouped
 from knnoise.pipeline.sweep import Cell
 
 REPO = Path(__file__).resolve().parents[2]
 
-PARAMS = parameters(  # a smoke-scale Fig. 4 grid: 5 levels x 2 repeats, one epoch on 300 digits
-    "fig4_dnn", **{
+VALUES = {  # a smoke-scale Fig. 4 grid: 5 levels x 2 repeats, one epoch on 300 digits
     "dataset": "digits", "data_path": None, "train_subset": 300, "test_subset": 100, "seed": 0,
     "device": "cpu", "repeats": 2, "n_jobs": 1,
     "model": "mnist", "epochs": 1, "lr": 0.01, "lr_halving_every": None,
     "uniform_gammas": [0.0, 0.5], "flip_gammas": [0.45], "general_gammas": [0.5],
     "concentrated_gammas": [0.25],
-})  # fmt: skip
+}  # fmt: skip
+PARAMS = parameters("fig4_dnn", **VALUES)
 COMPARED = [
     "noise",
     "gamma",
@@ -139,11 +141,16 @@ def test_grouped_grids_give_the_lone_table_and_group_the_concentrated_cells(tmp_
         groups.append([(c.noise, c.repeat) for c in cells])
         return train_cells_grouped(ds, cells, schedule, **kwargs)
 
+    stacks = []
+    real_stack = _trainer._train_group
+    monkeypatch.setattr(_trainer, "_train_group", lambda ds, runs, *a: stacks.append(len(runs)) or
+                        real_stack(ds, runs, *a))  # fmt: skip
     monkeypatch.setattr(grid, "train_cells_grouped", counted)
     monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache-grouped"))
     report = grid.run_grid(PARAMS, folder=tmp_path / "grouped", group=3, progress=False)
     assert (report.trained, report.missing) == (10, 0)
     assert [len(g) for g in groups] == [3, 3, 3]  # the clean network alone, then 9 networks by 3
+    assert stacks == [1, 3, 3, 3]  # one stacked model per group; every row loads the group's networks
     assert ("concentrated", 0) in groups[1] and ("concentrated", 1) in groups[2]
     pd.testing.assert_frame_equal(_rows(tmp_path / "grouped"), _rows(tmp_path / "lone"), check_exact=True)
     with pytest.raises(ValueError, match="group must be"):
@@ -221,6 +228,24 @@ def test_a_clean_network_missing_here_is_trained_lone_before_a_concentrated_grou
     monkeypatch.setattr(grid, "clean_network", clean_counted)
     report = grid.run_grid(PARAMS, folder=folder, group=4, progress=False)
     assert report.trained == 9 and events[:2] == ["clean", ["concentrated", "flip", "general", "uniform"]]
+
+
+def test_the_trainer_s_deadline_stops_a_network_that_cannot_finish_the_budget(tmp_path, monkeypatch):
+    """The real stop: a clock where every reading is 100 s later; a 2-epoch network measured at 100 s an
+    epoch cannot finish a 150 s budget, so after its first epoch it stops, leaving a projection and no
+    row, no cache entry."""
+    from knnoise.dnn import deadlines, is_cached
+
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache"))
+    two_epochs = parameters("fig4_dnn", **{**VALUES, "epochs": 2})
+    ticks = itertools.count()
+    monkeypatch.setattr(deadlines, "time", SimpleNamespace(monotonic=lambda: 100.0 * next(ticks)))
+    report = grid.run_grid(two_epochs, folder=tmp_path, budget=150.0, now=lambda: 0.0, progress=False)
+    assert (report.trained, report.table, report.stopped_by_budget) == (0, None, True)
+    (memo,) = (tmp_path / "cache" / "grid").glob("*.json")
+    assert json.loads(memo.read_text()) == {"lone:projected": 200.0}  # 2 epochs of 100 s
+    ds, clean = two_epochs.data.load(), two_epochs.schedule.replace(train_outputs=True)
+    assert not is_cached(ds, ds.y_train, seed=0, **clean.key())
 
 
 def test_a_run_measured_at_zero_seconds_leaves_no_estimate(tmp_path, monkeypatch):
