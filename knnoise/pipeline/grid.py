@@ -202,9 +202,7 @@ def _run_length(todo: Sequence[Cell], i: int, most: int) -> int:
 
 def _clean_network_ready(run: _Run) -> bool:
     """The clean network in this machine's cache, before a group with locally concentrated cells (their
-    labels start from its features): loaded, or trained lone within the budget; False when it cannot be."""
-    if not run.clock.fits(1):
-        return False
+    labels start from its features): loaded, or trained lone; False when the deadline stops it."""
     options = run.options
     try:
         with deadline(run.clock.deadline()):
