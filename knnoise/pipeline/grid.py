@@ -180,10 +180,14 @@ class _Clock:
             write_json(self.memo, self.per_network)
 
 
-def _row(cell: Cell, options: Mapping[str, Any]) -> tuple[dict[str, Any], float]:
-    """Train (or load) one cell's network; its results row and the seconds it took."""
+def _row(
+    cell: Cell, options: Mapping[str, Any], seconds: float | None = None
+) -> tuple[dict[str, Any], float]:
+    """Train (or load) one cell's network, within ``seconds`` (:func:`knnoise.dnn.deadline`; None: no
+    deadline of its own) wherever it runs; its results row and the seconds it took."""
     start = time.perf_counter()
-    row = {**cell.fields(), **dnn_cell(cell, **options)}
+    with deadline(seconds):
+        row = {**cell.fields(), **dnn_cell(cell, **options)}
     return row, time.perf_counter() - start
 
 
@@ -264,14 +268,15 @@ def _run_here(todo: Sequence[Cell], run: _Run, group: int) -> int:
 
 def _run_on(pool: Executor, slots: int, todo: Sequence[Cell], run: _Run) -> int:
     """The cells on an executor, at most ``slots`` at a time, the clean network alone first (the
-    concentrated cells start from its features); a cell starts only if it fits the budget."""
+    concentrated cells start from its features); a cell starts only if it fits the budget, and trains
+    within what is left of it (a network the deadline stops ends the run once the others finish)."""
     check_importable(pool, dnn_cell)
     queue, running, trained = list(todo), {}, 0
     while queue or running:
         alone = bool(queue) and queue[0] == CLEAN_CELL
         while queue and len(running) < (1 if alone else slots) and run.clock.fits(1):
             cell = queue.pop(0)  # a network beside the running ones finishes in its own time
-            running[pool.submit(_row, cell, run.options)] = cell
+            running[pool.submit(_row, cell, run.options, run.clock.deadline())] = cell
             if alone:
                 break
         if not running:
@@ -279,7 +284,12 @@ def _run_on(pool: Executor, slots: int, todo: Sequence[Cell], run: _Run) -> int:
         finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
         for future in finished:
             running.pop(future)
-            run.finished(*future.result())
+            try:
+                run.finished(*future.result())
+            except OutOfTime as out:
+                run.clock.record(out.seconds_per_network, projected=True)
+                queue.clear()  # nothing more starts; the running networks finish or stop themselves
+                continue
             trained += 1
     return trained
 

@@ -248,6 +248,25 @@ def test_the_trainer_s_deadline_stops_a_network_that_cannot_finish_the_budget(tm
     assert not is_cached(ds, ds.y_train, seed=0, **clean.key())
 
 
+def test_on_an_executor_a_network_trains_within_what_is_left_of_the_budget(tmp_path, monkeypatch):
+    """The cells on an executor (a thread here, so the clock can be faked; Dask workers alike) carry the
+    seconds left: the clean network cannot finish, stops after its first epoch, and nothing more starts."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from knnoise.dnn import deadlines
+
+    monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache"))
+    two_epochs = parameters("fig4_dnn", **{**VALUES, "epochs": 2})
+    ticks = itertools.count()
+    monkeypatch.setattr(deadlines, "time", SimpleNamespace(monotonic=lambda: 100.0 * next(ticks)))
+    with ThreadPoolExecutor(1) as pool:
+        report = grid.run_grid(two_epochs, folder=tmp_path, budget=150.0, executor=pool, slots=1,
+                               now=lambda: 0.0, progress=False)  # fmt: skip
+    assert (report.trained, report.missing, report.table) == (0, 10, None) and report.stopped_by_budget
+    (memo,) = (tmp_path / "cache" / "grid").glob("*.json")
+    assert json.loads(memo.read_text()) == {"lone:projected": 200.0}
+
+
 def test_a_run_measured_at_zero_seconds_leaves_no_estimate(tmp_path, monkeypatch):
     monkeypatch.setenv("KNNOISE_CACHE", str(tmp_path / "cache"))
     report = grid.run_grid(PARAMS, folder=tmp_path, budget=10.0, now=lambda: 0.0, progress=False)
