@@ -84,7 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     engine.add_argument("--workers", type=int, metavar="N", help="a Dask LocalCluster of N workers")
     engine.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler (tcp://HOST:PORT)")
     engine.add_argument("--group", type=_group_arg, metavar="N", help="networks per stacked group in this "
-                        "process (default: as many as fit on a GPU, 1 on the CPU)")  # fmt: skip
+                        "process (default: as many as fit on a GPU, 1 on the CPU; a larger N than fits "
+                        "runs out of memory)")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--root", help="repository root (default: the current folder)")
     return parser

@@ -18,8 +18,9 @@ moment per network and element (its step counter is shared, as every network ste
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -74,9 +75,7 @@ class _Stack:
         self.keys = list(nets[0].state_dict().keys())  # the order of a lone network's state_dict
         self.template = copy.deepcopy(nets[0]).to("meta")
         if self.autocast:
-            for m in self.template.modules():
-                if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
-                    m.register_forward_pre_hook(_float_inputs)
+            _float_batch_norm(self.template)
         self.both = _Both(self.template)
         params, buffers = stack_module_state(list(nets))
         self.channels_last = _CHANNELS_LAST and device.type == "cpu" and not self.vectorize
@@ -143,6 +142,27 @@ class _Stack:
 def _float_inputs(_module: nn.Module, inputs: tuple) -> tuple:
     """A forward pre-hook: the module's tensor inputs as float32."""
     return tuple(x.float() if isinstance(x, torch.Tensor) else x for x in inputs)
+
+
+def _float_batch_norm(net: nn.Module) -> list[Any]:
+    """Batch-norm of ``net`` on float32 inputs under bfloat16 autocast; the hooks' handles."""
+    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d)]
+    return [m.register_forward_pre_hook(_float_inputs) for m in bns]
+
+
+@contextlib.contextmanager
+def _in_precision(net: nn.Module, precision: str, device_type: str) -> Iterator[None]:
+    """``net``'s forward passes in the block in ``precision``, as a stack of it trains them."""
+    if precision != "bfloat16":
+        yield
+        return
+    handles = _float_batch_norm(net)
+    try:
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def _param_groups(named: Iterable[tuple[str, torch.Tensor]], weight_decay: float) -> list[dict[str, Any]]:

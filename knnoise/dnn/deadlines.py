@@ -1,11 +1,11 @@
 """A wall-time deadline for the training runs of a block: :func:`deadline` and :class:`OutOfTime`.
 
 A run in short leases (a GPU for minutes, :mod:`knnoise.pipeline.grid`) must not start what it cannot finish.
-Inside ``with deadline(seconds):`` every training run of this thread (lone or a stacked group; not a run on a
-Dask worker) measures its first epoch and, after every epoch, projects when it would end: if that is past the
-deadline it stops at once with :class:`OutOfTime`, which carries the measured time, so the caller can size
-what it starts next. Nothing is cached or returned for the stopped networks; no number of a run that finishes
-changes.
+Inside ``with deadline(seconds):`` every training run of this thread (lone or a stacked group; a task on
+another thread or a Dask worker opens its own block) measures its first epoch and, after every epoch, projects
+when it would end: if that is past the deadline it stops at once with :class:`OutOfTime`, which carries the
+measured time, so the caller can size what it starts next. Nothing is cached or returned for the stopped
+networks; no number of a run that finishes changes.
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ class OutOfTime(RuntimeError):
 
     @property
     def seconds_per_network(self) -> float:
-        """The whole run's projected wall time per network (all ``epochs``)."""
-        return self.seconds / self.epochs_done * self.epochs / self.networks
+        """The whole run's projected wall time per network, as the deadline projects it: all ``epochs``
+        and one more (the outputs), at the mean epoch time measured."""
+        return self.seconds / self.epochs_done * (self.epochs + 1) / self.networks
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from knnoise.dnn._stacked import _in_precision
 from knnoise.dnn._tensors import _EVAL_BATCH, _embed, _norm_tensors, _softmax_np, _to_nchw_uint8
 from knnoise.dnn.devices import _on_device, pick_device
 from knnoise.dnn.models import build_model
@@ -94,9 +95,12 @@ class TrainResult:
     def predict(
         self, images: np.ndarray, device: str | torch.device = "cpu", batch_size: int = _EVAL_BATCH
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Softmax ``(n, L)`` and features ``(n, F)`` of uint8 images, normalised as in training."""
+        """Softmax ``(n, L)`` and features ``(n, F)`` (float32) of uint8 images, normalised and in the
+        arithmetic's precision (``params["precision"]``) as in training."""
         dev = pick_device(device)
         x = _to_nchw_uint8(np.asarray(images)).to(dev)
         mean, std = _norm_tensors(self.normalization, dev)
-        feats, logits = _embed(self.model(dev), x, torch.arange(len(x), device=dev), mean, std, batch_size)
-        return _softmax_np(logits), feats.numpy()
+        net = self.model(dev)
+        with _in_precision(net, self.params.get("precision", "float32"), dev.type):
+            feats, logits = _embed(net, x, torch.arange(len(x), device=dev), mean, std, batch_size)
+        return _softmax_np(logits.float()), feats.float().numpy()

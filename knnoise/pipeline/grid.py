@@ -48,6 +48,7 @@ from knnoise.pipeline.networks import (
     NOISE_KINDS,
     cell_options,
     clean_network,
+    clean_network_cached,
     dnn_cell,
     train_cells_grouped,
 )
@@ -196,6 +197,11 @@ def _groupable(cell: Cell) -> bool:
     return not (cell.gamma == 0 and cell.repeat == 0)
 
 
+def _loads_the_clean_network(cell: Cell) -> bool:
+    """A level-0 cell of repeat 0 of another noise kind: the clean network again (loaded, not timed)."""
+    return cell.gamma == 0 and cell.repeat == 0 and cell != CLEAN_CELL
+
+
 def _run_length(todo: Sequence[Cell], i: int, most: int) -> int:
     """How many groupable cells follow in a row from ``todo[i]`` (at most ``most``)."""
     n = 0
@@ -206,8 +212,11 @@ def _run_length(todo: Sequence[Cell], i: int, most: int) -> int:
 
 def _clean_network_ready(run: _Run) -> bool:
     """The clean network in this machine's cache, before a group with locally concentrated cells (their
-    labels start from its features): loaded, or trained lone; False when the deadline stops it."""
+    labels start from its features): loaded, or trained lone if it fits the budget; False when it does
+    not, or the deadline stops it."""
     options = run.options
+    if not clean_network_cached(run.ds, options["schedule"], options["data"].seed) and not run.clock.fits(1):
+        return False
     try:
         with deadline(run.clock.deadline()):
             clean_network(run.ds, options["schedule"], seed=options["data"].seed, device=options["device"])
@@ -217,9 +226,9 @@ def _clean_network_ready(run: _Run) -> bool:
     return True
 
 
-def _train_group(cells: list[Cell], run: _Run) -> bool:
-    """The networks of ``cells`` as one stacked model, into the training cache; False when the trainer's
-    deadline stopped it (its projection is then the group estimate)."""
+def _train_group(cells: list[Cell], run: _Run) -> OutOfTime | None:
+    """The networks of ``cells`` as one stacked model, into the training cache; the trainer's
+    :class:`~knnoise.dnn.OutOfTime` when its deadline stopped it (its projection is then recorded)."""
     options = run.options
     try:
         with deadline(run.clock.deadline()):
@@ -227,8 +236,8 @@ def _train_group(cells: list[Cell], run: _Run) -> bool:
                                 device=options["device"], max_group=len(cells))  # fmt: skip
     except OutOfTime as out:
         run.clock.record(out.seconds_per_network, mode="group", projected=True)
-        return False
-    return True
+        return out
+    return None
 
 
 def _run_here(todo: Sequence[Cell], run: _Run, group: int) -> int:
@@ -244,8 +253,11 @@ def _run_here(todo: Sequence[Cell], run: _Run, group: int) -> int:
             if not batch or (needs_clean and not _clean_network_ready(run)):
                 break
             start = run.clock.now()
-            if not _train_group(batch, run):
-                most = len(batch) - 1  # strictly smaller, whatever the clocks say
+            stopped = _train_group(batch, run)
+            if stopped is not None:  # retry as many as its projection fits, and strictly fewer
+                most = min(len(batch) - 1, max(int(run.clock.left() // stopped.seconds_per_network), 0))
+                if most < 1:
+                    break
                 continue
         else:
             batch = [todo[i]]
@@ -256,7 +268,8 @@ def _run_here(todo: Sequence[Cell], run: _Run, group: int) -> int:
                 for cell in batch:  # a grouped network loads from the cache; a lone one trains
                     began = run.clock.now()
                     row, _ = _row(cell, run.options)
-                    run.finished(row, None if grouped else run.clock.now() - began)
+                    measured = not grouped and not _loads_the_clean_network(cell)
+                    run.finished(row, run.clock.now() - began if measured else None)
                     trained, i = trained + 1, i + 1
         except OutOfTime as out:
             run.clock.record(out.seconds_per_network, projected=True)

@@ -33,6 +33,7 @@ __all__ = [
     "alternative_matrix",
     "cell_options",
     "clean_network",
+    "clean_network_cached",
     "corruption_matrix",
     "dnn_cell",
     "knob_network",
@@ -72,6 +73,13 @@ def clean_network(ds: Dataset, schedule: TrainOptions, seed: int = 0, device: st
     """The network trained on the clean labels (with its train-set features, for concentrated noise)."""
     quiet = {"device": device, "progress": False, "cache": True}
     return train_with(ds, ds.y_train, schedule.replace(train_outputs=True), seed=seed, **quiet)
+
+
+def clean_network_cached(ds: Dataset, schedule: TrainOptions, seed: int = 0) -> bool:
+    """Whether :func:`clean_network` would load (not train) the clean network."""
+    from knnoise.dnn import is_cached
+
+    return is_cached(ds, ds.y_train, seed=seed, **schedule.replace(train_outputs=True).key())
 
 
 def noisy_labels(

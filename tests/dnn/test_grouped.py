@@ -199,6 +199,9 @@ def test_bfloat16_autocast_learns_as_float32_within_the_repeat_spread(digits):
     assert np.abs(diff).max() <= 0.05, diff  # ~5 sd of the pairs' differences (the SSE4.1 path's 0.010)
     assert bf16[0].params["precision"] == "bfloat16" and bf16[0].test_softmax.dtype == np.float32
     assert bf16[0].history["train_loss"][0] == pytest.approx(fp32[0].history["train_loss"][0], rel=2e-2)
+    softmax, features = bf16[0].predict(digits.x_test)  # in bfloat16 too (float32 would differ by ~0.02)
+    np.testing.assert_allclose(softmax, bf16[0].test_softmax, atol=1e-5)
+    assert features.dtype == np.float32
     group = train_group(digits, [digits.y_train] * 2, seeds, **LEARNED, precision="bfloat16", max_group=2)
     for g, one in zip(group, bf16, strict=True):
         np.testing.assert_array_equal(g.test_softmax, one.test_softmax)
